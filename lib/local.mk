@@ -1,0 +1,24 @@
+# lib/: shared code. Two convenience libraries:
+#  - libmailotp_proto: the socket protocol and error strings; libc only, so
+#    the PAM module can link it without pulling in any other library;
+#  - libmailotp: everything the daemon and the CLI share.
+noinst_LTLIBRARIES += lib/libmailotp_proto.la lib/libmailotp.la
+
+lib_libmailotp_proto_la_SOURCES = \
+	include/mailotp/error.h include/mailotp/protocol.h \
+	lib/error.c lib/proto.c
+lib_libmailotp_proto_la_CFLAGS = $(AM_CFLAGS) -fPIC
+
+lib_libmailotp_la_SOURCES = \
+	lib/config.c lib/config.h \
+	lib/escape.c lib/escape.h \
+	lib/otp.c lib/otp.h \
+	lib/log.c lib/log.h \
+	lib/message.c lib/message.h \
+	lib/template.c lib/template.h \
+	lib/mail.c lib/mail.h \
+	lib/ldap_pool.c lib/ldap_pool.h \
+	lib/account.c lib/account.h \
+	lib/i18n.c lib/i18n.h
+lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
+lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(CURL_LIBS) -lpthread

@@ -1,0 +1,39 @@
+# tests/: unit tests (cmocka, TAP output) and integration tests on the
+# real test-bed (slapd, SMTP sink, mailotpd, PAM through pam_wrapper).
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+AM_TESTS_ENVIRONMENT = \
+	CMOCKA_MESSAGE_OUTPUT=TAP; export CMOCKA_MESSAGE_OUTPUT; \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir;
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
+UNIT_LDADD = lib/libmailotp.la $(CMOCKA_LIBS)
+
+if HAVE_CMOCKA
+unit_tests = \
+	tests/unit/test_config \
+	tests/unit/test_escape \
+	tests/unit/test_otp \
+	tests/unit/test_proto \
+	tests/unit/test_message \
+	tests/unit/test_template
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+endif
+
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+tests_unit_test_escape_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_escape_LDADD = $(UNIT_LDADD)
+tests_unit_test_otp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_otp_LDADD = $(UNIT_LDADD)
+tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_proto_LDADD = $(UNIT_LDADD)
+tests_unit_test_message_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_message_LDADD = $(UNIT_LDADD)
+tests_unit_test_template_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_template_LDADD = $(UNIT_LDADD)
+
+# Integration tests live in tests/integration.mk (the test-bed and the
+# scripts that use it).
+include tests/integration.mk
