@@ -1,1 +1,405 @@
-/* placeholder: being written */
+/* Accounts and their per-account state in the directory (see account.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "account.h"
+#include "escape.h"
+#include "i18n.h"
+#include "log.h"
+#include "message.h"
+
+#define OC_AUX "mailotpAccount"
+#define AT_SENT "mailotpOtpSentTime"
+#define AT_FAILURES "mailotpOtpFailures"
+#define AT_FAILTIME "mailotpOtpFailTime"
+
+void mailotp_gentime_format(time_t t, char buf[16])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(buf, 16, "%Y%m%d%H%M%SZ", &tm) != 15)
+		buf[0] = '\0';
+}
+
+time_t mailotp_gentime_parse(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	if (s == NULL || strlen(s) < 15)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y%m%d%H%M%S", &tm);
+	if (end == NULL)
+		return 0;
+	if (*end == '.' || *end == ',')
+		for (end++; *end >= '0' && *end <= '9'; end++)
+			;
+	if (strcmp(end, "Z") != 0)
+		return 0;
+	return timegm(&tm);
+}
+
+void mailotp_account_free(struct mailotp_account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->dn);
+	free(a->mail);
+	for (size_t i = 0; i < a->n_notify; i++)
+		free(a->notify[i]);
+	free(a->name);
+	free(a->lang);
+	free(a->otp_sent_raw);
+	free(a);
+}
+
+/* Runs one modify on a service connection, retrying once on a dropped connection. */
+static int modify(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, int *ldap_rc)
+{
+	LDAP *ld;
+	int r, rc = LDAP_OTHER;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((r = mailotp_ldap_get(l, &ld)) != 0)
+			return r;
+		rc = ldap_modify_ext_s(ld, dn, mods, NULL, NULL);
+		mailotp_ldap_put(l, ld, mailotp_ldap_rc_broken(rc));
+		if (rc == LDAP_SERVER_DOWN && attempt == 0)
+			continue;
+		break;
+	}
+	*ldap_rc = rc;
+	if (rc != LDAP_SUCCESS && mailotp_ldap_err(rc) == MAILOTP_ERR_LDAP_DOWN)
+		return MAILOTP_ERR_LDAP_DOWN;
+	return rc == LDAP_SUCCESS ? 0 : MAILOTP_ERR_LDAP;
+}
+
+/* Adds the auxiliary class on entries made before mailotp was installed. */
+static int ensure_aux(struct mailotp_ldap *l, struct mailotp_account *a)
+{
+	char *vals[] = {OC_AUX, NULL};
+	LDAPMod m = {.mod_op = LDAP_MOD_ADD, .mod_type = "objectClass", .mod_values = vals};
+	LDAPMod *mods[] = {&m, NULL};
+	int r, rc;
+
+	if (a->has_aux)
+		return 0;
+	r = modify(l, a->dn, mods, &rc);
+	if (r != 0 && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
+		mailotp_log(LOG_ERR, "ldap: cannot add objectClass %s to %s: %s", OC_AUX, a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->has_aux = true;
+	return 0;
+}
+
+static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
+{
+	struct berval **v;
+	char *s = NULL;
+
+	if (attr == NULL || (v = ldap_get_values_len(ld, e, attr)) == NULL)
+		return NULL;
+	if (v[0] != NULL && v[0]->bv_len > 0 && v[0]->bv_len < 4096 &&
+	    memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL)
+		s = strndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	return s;
+}
+
+static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *cfg,
+			struct mailotp_account *a)
+{
+	struct berval **v;
+	char *dn, *s;
+
+	if ((dn = ldap_get_dn(ld, e)) == NULL)
+		return MAILOTP_ERR_LDAP;
+	a->dn = strdup(dn);
+	ldap_memfree(dn);
+	if (a->dn == NULL)
+		return MAILOTP_ERR_NOMEM;
+
+	/* Only addresses that pass the strict check ever reach a mail header. */
+	if ((v = ldap_get_values_len(ld, e, cfg->ldap_mail_attr)) != NULL) {
+		for (size_t i = 0; v[i] != NULL && a->mail == NULL; i++) {
+			char *m = strndup(v[i]->bv_val, v[i]->bv_len);
+			if (m != NULL && strlen(m) == v[i]->bv_len && mailotp_addr_valid(m))
+				a->mail = m;
+			else
+				free(m);
+		}
+		ldap_value_free_len(v);
+	}
+	if (cfg->ldap_notify_attr != NULL &&
+	    (v = ldap_get_values_len(ld, e, cfg->ldap_notify_attr)) != NULL) {
+		for (size_t i = 0; v[i] != NULL && a->n_notify < MAILOTP_MAX_NOTIFY; i++) {
+			char *m = strndup(v[i]->bv_val, v[i]->bv_len);
+			if (m != NULL && strlen(m) == v[i]->bv_len && mailotp_addr_valid(m))
+				a->notify[a->n_notify++] = m;
+			else
+				free(m);
+		}
+		ldap_value_free_len(v);
+	}
+	a->name = first_value(ld, e, cfg->ldap_name_attr);
+	if (a->name != NULL && !mailotp_utf8_is_clean(a->name, strlen(a->name))) {
+		free(a->name);
+		a->name = NULL;
+	}
+	s = first_value(ld, e, cfg->ldap_lang_attr);
+	a->lang = strdup(mailotp_lang_pick(s != NULL ? s : cfg->language));
+	free(s);
+	if (a->lang == NULL)
+		return MAILOTP_ERR_NOMEM;
+
+	if ((v = ldap_get_values_len(ld, e, "objectClass")) != NULL) {
+		for (size_t i = 0; v[i] != NULL; i++)
+			if (v[i]->bv_len == strlen(OC_AUX) &&
+			    strncasecmp(v[i]->bv_val, OC_AUX, v[i]->bv_len) == 0)
+				a->has_aux = true;
+		ldap_value_free_len(v);
+	}
+	a->otp_sent_raw = first_value(ld, e, AT_SENT);
+	a->otp_sent = mailotp_gentime_parse(a->otp_sent_raw);
+	if ((s = first_value(ld, e, AT_FAILURES)) != NULL) {
+		a->otp_failures = strtol(s, NULL, 10);
+		if (a->otp_failures < 0)
+			a->otp_failures = 0;
+		free(s);
+	}
+	if ((s = first_value(ld, e, AT_FAILTIME)) != NULL) {
+		a->otp_fail_time = mailotp_gentime_parse(s);
+		free(s);
+	}
+	return 0;
+}
+
+int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
+			 const char *login, struct mailotp_account **out)
+{
+	char *filter = NULL;
+	char *attrs[12];
+	size_t na = 0;
+	LDAPMessage *res = NULL;
+	LDAP *ld = NULL;
+	struct mailotp_account *a = NULL;
+	struct timeval tv = {.tv_sec = cfg->ldap_timeout, .tv_usec = 0};
+	size_t len;
+	int r, rc = LDAP_OTHER, count;
+
+	*out = NULL;
+	len = login != NULL ? strlen(login) : 0;
+	if (len == 0 || len > MAILOTP_MAX_LOGIN || !mailotp_utf8_is_clean(login, len))
+		return MAILOTP_ERR_NOT_FOUND;
+	if ((r = mailotp_ldap_filter_build(cfg->ldap_user_filter, login, len, &filter)) != 0)
+		return r;
+
+	attrs[na++] = "objectClass";
+	attrs[na++] = cfg->ldap_mail_attr;
+	if (cfg->ldap_notify_attr != NULL)
+		attrs[na++] = cfg->ldap_notify_attr;
+	attrs[na++] = cfg->ldap_name_attr;
+	attrs[na++] = cfg->ldap_lang_attr;
+	attrs[na++] = AT_SENT;
+	attrs[na++] = AT_FAILURES;
+	attrs[na++] = AT_FAILTIME;
+	attrs[na] = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((r = mailotp_ldap_get(l, &ld)) != 0)
+			goto out;
+		/* Size limit 2: one is the answer, two means "not exactly one". */
+		rc = ldap_search_ext_s(ld, cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+				       NULL, NULL, &tv, 2, &res);
+		if (rc == LDAP_SERVER_DOWN && attempt == 0) {
+			ldap_msgfree(res);
+			res = NULL;
+			mailotp_ldap_put(l, ld, true);
+			ld = NULL;
+			continue;
+		}
+		break;
+	}
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+		mailotp_log(LOG_ERR, "ldap: search under %s failed: %s", cfg->ldap_base,
+			    ldap_err2string(rc));
+		r = mailotp_ldap_err(rc);
+		goto out;
+	}
+	count = ldap_count_entries(ld, res);
+	if (count != 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
+		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
+			mailotp_log(LOG_WARNING,
+				    "ldap: the login filter matches more than one entry; refusing");
+		r = MAILOTP_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		r = MAILOTP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = fill_account(ld, ldap_first_entry(ld, res), cfg, a)) != 0)
+		goto out;
+	*out = a;
+	a = NULL;
+out:
+	if (ld != NULL)
+		mailotp_ldap_put(l, ld, mailotp_ldap_rc_broken(rc));
+	ldap_msgfree(res);
+	mailotp_account_free(a);
+	free(filter);
+	return r;
+}
+
+int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+			       int interval, int *wait)
+{
+	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {a->otp_sent_raw, NULL};
+	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_SENT, .mod_values = oldv};
+	LDAPMod add = {.mod_op = LDAP_MOD_ADD, .mod_type = AT_SENT, .mod_values = newv};
+	LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_SENT, .mod_values = newv};
+	LDAPMod *mods[3] = {NULL, NULL, NULL};
+	int r, rc;
+
+	*wait = 0;
+	if (interval > 0 && a->otp_sent != 0 && now >= a->otp_sent &&
+	    now - a->otp_sent < interval) {
+		*wait = (int)(interval - (now - a->otp_sent));
+		return MAILOTP_ERR_THROTTLED;
+	}
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	mailotp_gentime_format(now, stamp);
+	if (interval == 0) {
+		mods[0] = &rep;
+	} else if (a->otp_sent_raw != NULL) {
+		/* Compare-and-swap: fails as a whole if another host changed it. */
+		mods[0] = &del;
+		mods[1] = &add;
+	} else {
+		/* Single-valued: a second concurrent add fails. */
+		mods[0] = &add;
+	}
+	r = modify(l, a->dn, mods, &rc);
+	if (r != 0) {
+		if (rc == LDAP_NO_SUCH_ATTRIBUTE || rc == LDAP_TYPE_OR_VALUE_EXISTS ||
+		    rc == LDAP_CONSTRAINT_VIOLATION) {
+			*wait = interval;
+			return MAILOTP_ERR_THROTTLED;
+		}
+		mailotp_log(LOG_ERR, "ldap: cannot record the code sent to %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	free(a->otp_sent_raw);
+	a->otp_sent_raw = strdup(stamp);
+	a->otp_sent = now;
+	return 0;
+}
+
+void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account *a)
+{
+	char *vals[] = {a->otp_sent_raw, NULL};
+	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_SENT, .mod_values = vals};
+	LDAPMod *mods[] = {&del, NULL};
+	int rc;
+
+	if (a->otp_sent_raw == NULL)
+		return;
+	/* Deleting our own value only: a newer claim by another host stays. */
+	if (modify(l, a->dn, mods, &rc) == 0) {
+		free(a->otp_sent_raw);
+		a->otp_sent_raw = NULL;
+		a->otp_sent = 0;
+	}
+}
+
+bool mailotp_account_code_locked(const struct mailotp_account *a, time_t now, int limit,
+				 int lockout, int *wait)
+{
+	*wait = 0;
+	if (a->otp_failures < limit)
+		return false;
+	if (a->otp_fail_time != 0 && now >= a->otp_fail_time && now - a->otp_fail_time >= lockout)
+		return false;
+	*wait = a->otp_fail_time != 0 && now >= a->otp_fail_time
+			? (int)(lockout - (now - a->otp_fail_time))
+			: lockout;
+	return true;
+}
+
+int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a,
+				   time_t now, int window)
+{
+	char stamp[16], one[] = "1", *onev[] = {one, NULL}, *tv[] = {stamp, NULL};
+	LDAPMod inc = {.mod_op = LDAP_MOD_INCREMENT, .mod_type = AT_FAILURES, .mod_values = onev};
+	LDAPMod add = {.mod_op = LDAP_MOD_ADD, .mod_type = AT_FAILURES, .mod_values = onev};
+	LDAPMod when = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_FAILTIME, .mod_values = tv};
+	LDAPMod *mods[3] = {&inc, &when, NULL};
+	int r, rc;
+
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	mailotp_gentime_format(now, stamp);
+	/* Wrong codes further apart than the lockout window start the count again. */
+	if (a->otp_failures > 0 && a->otp_fail_time != 0 && now - a->otp_fail_time >= window) {
+		LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_FAILURES,
+			       .mod_values = onev};
+		mods[0] = &rep;
+		r = modify(l, a->dn, mods, &rc);
+		if (r == 0) {
+			a->otp_failures = 1;
+			a->otp_fail_time = now;
+		}
+		return r;
+	}
+	for (int attempt = 0; attempt < 3; attempt++) {
+		mods[0] = &inc;
+		if ((r = modify(l, a->dn, mods, &rc)) == 0)
+			break;
+		if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_CONSTRAINT_VIOLATION &&
+		    rc != LDAP_UNWILLING_TO_PERFORM)
+			break;
+		/* No counter yet: create it; if another host just did, increment again. */
+		mods[0] = &add;
+		if ((r = modify(l, a->dn, mods, &rc)) == 0)
+			break;
+		if (rc != LDAP_TYPE_OR_VALUE_EXISTS && rc != LDAP_CONSTRAINT_VIOLATION)
+			break;
+	}
+	if (r != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot count a wrong code for %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->otp_failures++;
+	a->otp_fail_time = now;
+	return 0;
+}
+
+int mailotp_account_reset_failures(struct mailotp_ldap *l, struct mailotp_account *a)
+{
+	LDAPMod d1 = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_FAILURES, .mod_values = NULL};
+	LDAPMod d2 = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_FAILTIME, .mod_values = NULL};
+	LDAPMod *mods[] = {&d1, &d2, NULL};
+	int r, rc;
+
+	if (a->otp_failures == 0 && a->otp_fail_time == 0)
+		return 0;
+	r = modify(l, a->dn, mods, &rc);
+	if (r != 0 && rc != LDAP_NO_SUCH_ATTRIBUTE) {
+		mailotp_log(LOG_ERR, "ldap: cannot clear wrong codes of %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->otp_failures = 0;
+	a->otp_fail_time = 0;
+	return 0;
+}

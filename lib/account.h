@@ -1,0 +1,96 @@
+/*
+ * Accounts in the directory: finding one by login name, and the
+ * per-account state mailotp keeps on the entry (objectClass
+ * mailotpAccount, examples/ldap/mailotp.ldif) so that limits hold across
+ * every host and daemon restart:
+ *
+ *   mailotpOtpSentTime   when the last code was mailed (resend interval)
+ *   mailotpOtpFailures   wrong codes in a row, all hosts and sessions
+ *   mailotpOtpFailTime   when the last wrong code was entered
+ *
+ * Changes that must not race (claiming the right to mail a code) are a
+ * single LDAP modify that deletes the value read and adds the new one: of
+ * concurrent claimers exactly one succeeds, the others get
+ * noSuchAttribute / typeOrValueExists and lose. Counters use the modify
+ * increment extension (RFC 4525), atomic in the server.
+ */
+#ifndef MAILOTP_ACCOUNT_H
+#define MAILOTP_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "ldap_pool.h"
+#include "mailotp/error.h"
+
+#define MAILOTP_MAX_NOTIFY 8
+#define MAILOTP_MAX_LOGIN 256 /* bytes; longer names are never searched */
+
+struct mailotp_account {
+	char *dn;
+	char *mail;                      /* first valid ldap_mail_attr value, or NULL */
+	char *notify[MAILOTP_MAX_NOTIFY]; /* valid ldap_notify_attr values */
+	size_t n_notify;
+	char *name;                      /* ldap_name_attr (display name), or NULL */
+	char *lang;                      /* "en" or "ja": entry's language, else config */
+	bool has_aux;                    /* objectClass includes mailotpAccount */
+
+	char *otp_sent_raw;              /* mailotpOtpSentTime as stored, or NULL */
+	time_t otp_sent;                 /* 0 when absent */
+	long otp_failures;               /* 0 when absent */
+	time_t otp_fail_time;            /* 0 when absent */
+};
+
+/*
+ * Finds the one account whose entry matches ldap_user_filter with %u =
+ * login (RFC 4515-escaped) under ldap_base. A login that is empty, longer
+ * than MAILOTP_MAX_LOGIN, not clean UTF-8 (escape.h) is never searched.
+ * Returns 0, MAILOTP_ERR_NOT_FOUND (none, not exactly one, or an invalid
+ * login), MAILOTP_ERR_LDAP_DOWN, MAILOTP_ERR_LDAP or MAILOTP_ERR_NOMEM.
+ */
+int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
+			 const char *login, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+
+void mailotp_account_free(struct mailotp_account *a);
+
+/*
+ * Claims the right to mail a code now: refused with MAILOTP_ERR_THROTTLED
+ * (and *wait set to the seconds left) when the last code went out less
+ * than interval seconds ago, here or on any other host. Returns 0 when
+ * claimed, MAILOTP_ERR_THROTTLED, or an LDAP error.
+ */
+int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+			       int interval, int *wait) MAILOTP_MUST_CHECK;
+
+/* Undoes a claim after the mail could not be sent (best effort). */
+void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account *a);
+
+/*
+ * True when the account has had `limit` or more wrong codes in a row and
+ * the last one is less than `lockout` seconds old; *wait is set to the
+ * seconds left.
+ */
+bool mailotp_account_code_locked(const struct mailotp_account *a, time_t now, int limit,
+				 int lockout, int *wait);
+
+/*
+ * Adds one wrong code to the account's counter (atomically, whichever
+ * host counts) and notes the time. A wrong code more than `window`
+ * seconds after the previous one starts the count again at 1.
+ */
+int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a,
+				   time_t now, int window) MAILOTP_MUST_CHECK;
+
+/* Clears the wrong-code counter after a right code. */
+int mailotp_account_reset_failures(struct mailotp_ldap *l,
+				   struct mailotp_account *a) MAILOTP_MUST_CHECK;
+
+/* Formats t as GeneralizedTime "YYYYMMDDHHMMSSZ" into buf[16]. */
+void mailotp_gentime_format(time_t t, char buf[16]);
+
+/* Parses GeneralizedTime (seconds and 'Z' required, fractions ignored); 0 on error. */
+time_t mailotp_gentime_parse(const char *s);
+
+#endif /* MAILOTP_ACCOUNT_H */

@@ -1,0 +1,40 @@
+/*
+ * The texts users see in PAM conversations, in English and Japanese.
+ *
+ * A table rather than gettext: the daemon answers many users at once, each
+ * in their own language (preferredLanguage on the entry, then the
+ * `language` key), and gettext picks its language per process or thread
+ * locale, not per call. The table is checked at build time by the unit
+ * tests (every id has both languages and the same printf conversions).
+ */
+#ifndef MAILOTP_I18N_H
+#define MAILOTP_I18N_H
+
+#include <stddef.h>
+
+enum mailotp_text_id {
+	MAILOTP_TXT_CODE_SENT,     /* %s: masked address */
+	MAILOTP_TXT_CODE_PROMPT,
+	MAILOTP_TXT_CODE_WRONG,    /* %d: tries left */
+	MAILOTP_TXT_CODE_EXPIRED,
+	MAILOTP_TXT_MAXTRIES,
+	MAILOTP_TXT_NO_MAIL,
+	MAILOTP_TXT_MAIL_FAILED,
+	MAILOTP_TXT_THROTTLED,     /* %d: seconds to wait */
+	MAILOTP_TXT_LOCKED,
+	MAILOTP_TXT_COUNT
+};
+
+/* Returns "ja" when lang starts with "ja" (case-insensitive), else "en". */
+const char *mailotp_lang_pick(const char *lang);
+
+/* Returns the text (a printf format for ids that take arguments) in lang; never NULL. */
+const char *mailotp_text(const char *lang, enum mailotp_text_id id);
+
+/*
+ * Formats text id in lang with the arguments that id takes (see the enum)
+ * into buf (always NUL-terminated when len > 0). Returns buf.
+ */
+char *mailotp_textf(char *buf, size_t len, const char *lang, enum mailotp_text_id id, ...);
+
+#endif /* MAILOTP_I18N_H */

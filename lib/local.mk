@@ -19,6 +19,8 @@ lib_libmailotp_la_SOURCES = \
 	lib/mail.c lib/mail.h \
 	lib/ldap_pool.c lib/ldap_pool.h \
 	lib/account.c lib/account.h \
-	lib/i18n.c lib/i18n.h
+	lib/i18n.c lib/i18n.h \
+	lib/timing.c lib/timing.h \
+	lib/login.c lib/login.h
 lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
 lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(CURL_LIBS) -lpthread

@@ -1,0 +1,244 @@
+/* The login: password bind, mailed code, code check (see login.h). */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "log.h"
+#include "login.h"
+#include "mail.h"
+
+static void outcome_reset(struct mailotp_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->status = MAILOTP_ST_DENIED;
+}
+
+static void set_reason(struct mailotp_outcome *o, const char *why)
+{
+	snprintf(o->reason, sizeof(o->reason), "%s", why);
+}
+
+void mailotp_login_init(struct mailotp_login *lg)
+{
+	memset(lg, 0, sizeof(*lg));
+}
+
+void mailotp_login_clear(struct mailotp_login *lg)
+{
+	mailotp_otp_wipe(&lg->otp);
+	mailotp_account_free(lg->acct);
+	lg->acct = NULL;
+	lg->code_pending = false;
+}
+
+/* Maps a directory error to the outcome: down is "unavailable", never a pass. */
+static void directory_failed(struct mailotp_outcome *o, int r, const char *what)
+{
+	o->status = MAILOTP_ST_UNAVAIL;
+	snprintf(o->reason, sizeof(o->reason), "%s: %s", what, mailotp_strerror(r));
+}
+
+static const char *bind_reason(const struct mailotp_bind_result *br)
+{
+	switch (br->ppolicy_error) {
+	case PP_accountLocked:
+		return "password refused (account locked by ppolicy)";
+	case PP_passwordExpired:
+		return "password refused (password expired)";
+	case PP_changeAfterReset:
+		return "password refused (must change after reset)";
+	default:
+		return "wrong password";
+	}
+}
+
+/* Mails a fresh code; fills the outcome either way. */
+static void send_code(const struct mailotp_services *s, const struct mailotp_login_request *req,
+		      struct mailotp_login *lg, struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	struct mailotp_account *a = lg->acct;
+	char code[MAILOTP_OTP_MAX_DIGITS + 1], minutes[16], masked[320], err[256];
+	const char *to[1] = {a->mail};
+	time_t now = s->now();
+	int r, wait;
+
+	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
+					&wait)) {
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
+		snprintf(o->reason, sizeof(o->reason),
+			 "too many wrong codes in a row (%ld), locked for %d s more",
+			 a->otp_failures, wait);
+		return;
+	}
+	r = mailotp_account_claim_send(s->ldap, a, now, cfg->otp_resend_interval, &wait);
+	if (r == MAILOTP_ERR_THROTTLED) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_THROTTLED,
+			      wait > 0 ? wait : 1);
+		snprintf(o->reason, sizeof(o->reason), "code asked again too soon (%d s left)",
+			 wait);
+		return;
+	}
+	if (r != 0) {
+		directory_failed(o, r, "cannot record the code");
+		return;
+	}
+	if ((r = mailotp_otp_new(&lg->otp, code, sizeof(code), cfg->otp_digits, cfg->otp_ttl,
+				 cfg->otp_max_attempts, now)) != 0) {
+		mailotp_account_release_send(s->ldap, a);
+		o->status = MAILOTP_ST_UNAVAIL;
+		set_reason(o, "cannot make a code");
+		return;
+	}
+	snprintf(minutes, sizeof(minutes), "%d", (cfg->otp_ttl + 59) / 60);
+	{
+		const struct mailotp_tvar vars[] = {
+			{"code", code},
+			{"minutes", minutes},
+			{"user", req->user},
+			{"name", a->name != NULL ? a->name : req->user},
+			{"service", req->service != NULL ? req->service : ""},
+			{"rhost", req->rhost != NULL ? req->rhost : ""},
+		};
+		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
+					       MAILOTP_TMPL_OTP, to, 1, vars,
+					       sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+	}
+	sodium_memzero(code, sizeof(code));
+	if (r != 0) {
+		mailotp_otp_wipe(&lg->otp);
+		mailotp_account_release_send(s->ldap, a);
+		o->status = MAILOTP_ST_MAIL_FAILED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAIL_FAILED);
+		snprintf(o->reason, sizeof(o->reason), "code not mailed: %.130s", err);
+		return;
+	}
+	lg->code_pending = true;
+	(void)mailotp_mask_address(a->mail, masked, sizeof(masked));
+	o->status = MAILOTP_ST_OK;
+	mailotp_textf(o->info, sizeof(o->info), a->lang, MAILOTP_TXT_CODE_SENT, masked);
+	mailotp_textf(o->prompt, sizeof(o->prompt), a->lang, MAILOTP_TXT_CODE_PROMPT);
+	set_reason(o, "password accepted, code mailed");
+}
+
+void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
+			 struct mailotp_login *lg, struct mailotp_outcome *o)
+{
+	struct mailotp_bind_result br;
+	bool otp_only = (req->flags & MAILOTP_FLAG_OTP_ONLY) != 0;
+	uint64_t start = mailotp_now_ns();
+	int r;
+
+	outcome_reset(o);
+	mailotp_login_clear(lg);
+
+	/* The password is refused before anything else when it is empty, but
+	 * the account is still looked up so that the time spent is the same. */
+	r = mailotp_account_find(s->ldap, s->cfg, req->user, &lg->acct);
+	if (r == MAILOTP_ERR_LDAP_DOWN || r == MAILOTP_ERR_LDAP || r == MAILOTP_ERR_NOMEM) {
+		directory_failed(o, r, "account lookup failed");
+		return;
+	}
+	if (!otp_only && (req->password == NULL || req->password[0] == '\0')) {
+		set_reason(o, r == 0 ? "empty password" : "empty password, unknown account");
+		goto refuse;
+	}
+	if (r != 0) {
+		set_reason(o, "unknown account");
+		goto refuse;
+	}
+	if (!otp_only) {
+		r = mailotp_ldap_check_password(s->ldap, lg->acct->dn, req->password, &br);
+		if (r == MAILOTP_ERR_BAD_PASSWORD) {
+			mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+			set_reason(o, bind_reason(&br));
+			goto refuse;
+		}
+		if (r != 0) {
+			directory_failed(o, r, "password check failed");
+			return;
+		}
+		mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+	}
+	if (lg->acct->mail == NULL) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_NO_MAIL);
+		set_reason(o, "no valid mail address on the account");
+		return;
+	}
+	send_code(s, req, lg, o);
+	return;
+
+refuse:
+	/* Same status, no text, same time: unknown, empty and wrong look alike. */
+	o->status = MAILOTP_ST_DENIED;
+	mailotp_account_free(lg->acct);
+	lg->acct = NULL;
+	mailotp_timing_pad(s->timing, start);
+}
+
+void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,
+			const char *answer, struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	struct mailotp_account *a = lg->acct;
+	time_t now = s->now();
+	int r, r2, wait;
+
+	outcome_reset(o);
+	if (!lg->code_pending || a == NULL) {
+		o->status = MAILOTP_ST_BAD_REQUEST;
+		set_reason(o, "code sent before a code was asked");
+		return;
+	}
+	r = mailotp_otp_check(&lg->otp, answer != NULL ? answer : "", now);
+	if (r == 0) {
+		lg->code_pending = false;
+		if ((r2 = mailotp_account_reset_failures(s->ldap, a)) != 0)
+			mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
+				    mailotp_strerror(r2));
+		o->status = MAILOTP_ST_OK;
+		set_reason(o, "code accepted");
+		return;
+	}
+	if (r == MAILOTP_ERR_EXPIRED) {
+		lg->code_pending = false;
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_EXPIRED);
+		set_reason(o, "code expired");
+		return;
+	}
+	/* A wrong code: counted in the directory first, so that no host, no
+	 * session and no restart gives an attacker more guesses. If it cannot
+	 * be counted, the login fails. */
+	if ((r2 = mailotp_account_record_failure(s->ldap, a, now, cfg->otp_lockout_time)) != 0) {
+		lg->code_pending = false;
+		directory_failed(o, r2, "cannot count a wrong code");
+		return;
+	}
+	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
+					&wait)) {
+		lg->code_pending = false;
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
+		snprintf(o->reason, sizeof(o->reason),
+			 "wrong code; %ld wrong codes in a row, account locked for %d s",
+			 a->otp_failures, wait);
+		return;
+	}
+	if (r == MAILOTP_ERR_MAXTRIES || lg->otp.tries_left <= 0) {
+		lg->code_pending = false;
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAXTRIES);
+		set_reason(o, "wrong code, no tries left");
+		return;
+	}
+	o->status = MAILOTP_ST_RETRY;
+	o->remaining = lg->otp.tries_left;
+	mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_WRONG, o->remaining);
+	mailotp_textf(o->prompt, sizeof(o->prompt), a->lang, MAILOTP_TXT_CODE_PROMPT);
+	snprintf(o->reason, sizeof(o->reason), "wrong code, %d tries left", o->remaining);
+}

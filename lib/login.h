@@ -1,0 +1,73 @@
+/*
+ * The login: password checked by binding as the account, then a one-time
+ * code mailed and checked. Knows nothing of PAM or sockets: it takes a
+ * request and fills an outcome (a protocol status, the texts to show and
+ * the reason to log), so the daemon only moves frames.
+ *
+ * Refusals before a code is mailed (unknown account, empty or wrong
+ * password, invalid login name) all give the same status and no text,
+ * and are held back to the time a real password check takes (timing.h).
+ */
+#ifndef MAILOTP_LOGIN_H
+#define MAILOTP_LOGIN_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "account.h"
+#include "config.h"
+#include "ldap_pool.h"
+#include "otp.h"
+#include "template.h"
+#include "timing.h"
+#include "mailotp/protocol.h"
+
+/* What a login needs from the daemon; all borrowed. */
+struct mailotp_services {
+	const struct mailotp_config *cfg;
+	struct mailotp_ldap *ldap;
+	const struct mailotp_templates *templates;
+	const char *smtp_password; /* NULL when no SMTP AUTH */
+	struct mailotp_timing *timing;
+	time_t (*now)(void); /* wall clock; tests may replace it */
+};
+
+struct mailotp_login_request {
+	const char *user;
+	const char *password; /* NULL with MAILOTP_FLAG_OTP_ONLY */
+	const char *service;
+	const char *rhost;
+	const char *ruser;
+	const char *tty;
+	unsigned flags;
+};
+
+struct mailotp_outcome {
+	enum mailotp_status status;
+	char info[512];   /* PAM_TEXT_INFO, "" for none */
+	char error[512];  /* PAM_ERROR_MSG, "" for none */
+	char prompt[128]; /* the question to ask next, "" for none */
+	int remaining;    /* tries left after a wrong code */
+	char reason[160]; /* for the log: why, never a secret */
+};
+
+/* One login transaction (one connection). */
+struct mailotp_login {
+	struct mailotp_account *acct;
+	struct mailotp_otp otp;
+	bool code_pending;
+};
+
+void mailotp_login_init(struct mailotp_login *lg);
+/* Wipes the code record and frees the account. */
+void mailotp_login_clear(struct mailotp_login *lg);
+
+/* Step 1: check the password (unless OTP_ONLY) and mail a code. */
+void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
+			 struct mailotp_login *lg, struct mailotp_outcome *o);
+
+/* Step 2: check a code answer. */
+void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,
+			const char *answer, struct mailotp_outcome *o);
+
+#endif /* MAILOTP_LOGIN_H */

@@ -1,0 +1,311 @@
+/*
+ * pam_mailotp.so: password + e-mailed one-time code, as a thin client of
+ * mailotpd. The module holds no credentials and links only libc and
+ * libpam: it asks the user, relays over the local socket and maps the
+ * daemon's status to a PAM code in one place (status_to_pam). It takes no
+ * configuration file and reads no environment variable, so nothing the
+ * invoking user controls can steer it. Any error is a denial.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_PASSWORD
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "client.h"
+
+/* Longest code answer relayed; longer answers are sent as a wrong code. */
+#define MAX_CODE_ANSWER 64
+
+struct args {
+	const char *socket;
+	bool debug;
+	bool otp_only;
+};
+
+/*
+ * Parses the module arguments. use_first_pass, try_first_pass and
+ * use_authtok are read by pam_get_authtok() itself; they are accepted here.
+ */
+static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->socket = PAM_MAILOTP_SOCKET;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (strncmp(s, "socket=", 7) == 0 && s[7] == '/')
+			a->socket = s + 7;
+		else if (strcmp(s, "debug") == 0)
+			a->debug = true;
+		else if (strcmp(s, "otp_only") == 0)
+			a->otp_only = true;
+		else if (strcmp(s, "use_first_pass") == 0 || strcmp(s, "try_first_pass") == 0 ||
+			 strcmp(s, "use_authtok") == 0)
+			continue;
+		else {
+			pam_syslog(pamh, LOG_ERR, "unknown or malformed module argument: %.64s", s);
+			return PAM_SERVICE_ERR;
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/* The one mapping of daemon status to PAM code; anything unknown is a denial. */
+static int status_to_pam(uint32_t status)
+{
+	switch (status) {
+	case MAILOTP_ST_OK:
+		return PAM_SUCCESS;
+	case MAILOTP_ST_UNAVAIL:
+	case MAILOTP_ST_NOT_ALLOWED:
+		return PAM_AUTHINFO_UNAVAIL;
+	case MAILOTP_ST_MAXTRIES:
+		return PAM_MAXTRIES;
+	case MAILOTP_ST_NEW_AUTHTOK_REQD:
+		return PAM_NEW_AUTHTOK_REQD;
+	case MAILOTP_ST_PERM_DENIED:
+		return PAM_PERM_DENIED;
+	case MAILOTP_ST_ACCT_EXPIRED:
+		return PAM_ACCT_EXPIRED;
+	case MAILOTP_ST_AUTHTOK_ERR:
+		return PAM_AUTHTOK_ERR;
+	case MAILOTP_ST_AUTHTOK_RECOVERY_ERR:
+		return PAM_AUTHTOK_RECOVERY_ERR;
+	case MAILOTP_ST_USER_UNKNOWN:
+		return PAM_USER_UNKNOWN;
+	case MAILOTP_ST_BAD_REQUEST:
+		return PAM_SERVICE_ERR;
+	case MAILOTP_ST_DENIED:
+	case MAILOTP_ST_MAIL_FAILED:
+	case MAILOTP_ST_RETRY:
+	case MAILOTP_ST_CONSENT_REQUIRED:
+	default:
+		return PAM_AUTH_ERR;
+	}
+}
+
+static const char *item_str(pam_handle_t *pamh, int item)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS)
+		return NULL;
+	return v;
+}
+
+/* Adds the PAM items that say who asks from where. */
+static int add_caller(pam_handle_t *pamh, struct mailotp_msg *m, const char *user)
+{
+	int r;
+
+	if ((r = mailotp_msg_add_str(m, MAILOTP_TAG_USER, user)) != 0 ||
+	    (r = mailotp_msg_add_str(m, MAILOTP_TAG_SERVICE, item_str(pamh, PAM_SERVICE))) != 0 ||
+	    (r = mailotp_msg_add_str(m, MAILOTP_TAG_RHOST, item_str(pamh, PAM_RHOST))) != 0 ||
+	    (r = mailotp_msg_add_str(m, MAILOTP_TAG_RUSER, item_str(pamh, PAM_RUSER))) != 0 ||
+	    (r = mailotp_msg_add_str(m, MAILOTP_TAG_TTY, item_str(pamh, PAM_TTY))) != 0)
+		return r;
+	return 0;
+}
+
+/* Shows the daemon's texts: info as PAM_TEXT_INFO, error as PAM_ERROR_MSG. */
+static void show(pam_handle_t *pamh, int flags, const struct mailotp_reply *rep)
+{
+	if (flags & PAM_SILENT)
+		return;
+	if (rep->info != NULL && rep->info[0] != '\0')
+		(void)pam_info(pamh, "%s", rep->info);
+	if (rep->error != NULL && rep->error[0] != '\0')
+		(void)pam_error(pamh, "%s", rep->error);
+}
+
+static void wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * Asks for the code and relays answers until the daemon says anything but
+ * RETRY. Returns the PAM code.
+ */
+static int code_loop(pam_handle_t *pamh, int flags, int fd, struct mailotp_reply *rep,
+		     const struct args *a)
+{
+	for (;;) {
+		struct mailotp_msg m = {0};
+		char *answer = NULL;
+		int r, pr;
+
+		if (rep->prompt == NULL)
+			return PAM_AUTH_ERR;
+		pr = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", rep->prompt);
+		if (pr != PAM_SUCCESS) {
+			wipe_free(answer);
+			pam_syslog(pamh, LOG_NOTICE, "conversation failed while asking for the code");
+			return PAM_CONV_ERR;
+		}
+		if ((r = mailotp_msg_init(&m, MAILOTP_MSG_AUTH_CODE)) == 0)
+			r = mailotp_msg_add_str(&m, MAILOTP_TAG_CODE,
+						answer == NULL ? ""
+						: strlen(answer) > MAX_CODE_ANSWER ? "-"
+										   : answer);
+		wipe_free(answer);
+		mailotp_reply_clear(rep);
+		if (r == 0)
+			r = mailotp_client_call(fd, &m, rep);
+		mailotp_msg_clear(&m);
+		if (r != 0) {
+			pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+			return PAM_AUTHINFO_UNAVAIL;
+		}
+		if (a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "code answer: status %u", rep->status);
+		if (rep->status != MAILOTP_ST_RETRY) {
+			show(pamh, flags, rep);
+			return status_to_pam(rep->status);
+		}
+		if (!(flags & PAM_SILENT) && rep->error != NULL)
+			(void)pam_error(pamh, "%s", rep->error);
+	}
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct mailotp_reply rep = {0};
+	struct mailotp_msg m = {0};
+	struct args a;
+	const char *user = NULL, *password = NULL;
+	int fd = -1, r, ret;
+
+	if ((ret = parse_args(pamh, argc, argv, &a)) != PAM_SUCCESS)
+		return ret;
+	if ((ret = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS)
+		return ret == PAM_CONV_AGAIN ? PAM_INCOMPLETE : ret;
+	if (user == NULL || *user == '\0')
+		return PAM_USER_UNKNOWN;
+	if (!a.otp_only) {
+		ret = pam_get_authtok(pamh, PAM_AUTHTOK, &password, NULL);
+		if (ret != PAM_SUCCESS)
+			return ret == PAM_CONV_AGAIN ? PAM_INCOMPLETE : ret;
+	}
+
+	ret = PAM_AUTHINFO_UNAVAIL;
+	if ((fd = mailotp_client_connect(a.socket)) < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot reach mailotpd at %s: %s", a.socket,
+			   strerror(errno));
+		goto out;
+	}
+	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_AUTH_BEGIN)) != 0 ||
+	    (r = add_caller(pamh, &m, user)) != 0 ||
+	    (!a.otp_only &&
+	     (r = mailotp_msg_add_str(&m, MAILOTP_TAG_PASSWORD, password != NULL ? password : "")) !=
+		     0) ||
+	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS,
+				     (a.otp_only ? MAILOTP_FLAG_OTP_ONLY : 0) |
+					     ((flags & PAM_SILENT) ? MAILOTP_FLAG_SILENT : 0))) !=
+		    0) {
+		/* A name or password too long for a frame: a plain denial. */
+		pam_syslog(pamh, LOG_NOTICE, "request not sent: %s", mailotp_strerror(r));
+		ret = PAM_AUTH_ERR;
+		goto out;
+	}
+	r = mailotp_client_call(fd, &m, &rep);
+	mailotp_msg_clear(&m);
+	if (r != 0) {
+		pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+		goto out;
+	}
+	if (a.debug)
+		pam_syslog(pamh, LOG_DEBUG, "auth answer: status %u", rep.status);
+	show(pamh, flags, &rep);
+	if (rep.status != MAILOTP_ST_OK) {
+		ret = status_to_pam(rep.status);
+		/* Only the code step may end in success. */
+		if (ret == PAM_SUCCESS)
+			ret = PAM_AUTH_ERR;
+		goto out;
+	}
+	ret = code_loop(pamh, flags, fd, &rep, &a);
+out:
+	mailotp_msg_clear(&m);
+	mailotp_reply_clear(&rep);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	/* There are no credentials to establish beyond what auth checked. */
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct mailotp_reply rep = {0};
+	struct mailotp_msg m = {0};
+	struct args a;
+	const char *user = NULL;
+	int fd = -1, r, ret;
+
+	if ((ret = parse_args(pamh, argc, argv, &a)) != PAM_SUCCESS)
+		return ret;
+	if ((ret = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS)
+		return ret;
+	if (user == NULL || *user == '\0')
+		return PAM_USER_UNKNOWN;
+	ret = PAM_AUTHINFO_UNAVAIL;
+	if ((fd = mailotp_client_connect(a.socket)) < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot reach mailotpd at %s: %s", a.socket,
+			   strerror(errno));
+		goto out;
+	}
+	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_ACCT)) != 0 ||
+	    (r = add_caller(pamh, &m, user)) != 0 ||
+	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS, 0)) != 0) {
+		ret = PAM_USER_UNKNOWN;
+		goto out;
+	}
+	if ((r = mailotp_client_call(fd, &m, &rep)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+		goto out;
+	}
+	show(pamh, flags, &rep);
+	ret = status_to_pam(rep.status);
+	if (ret == PAM_AUTH_ERR)
+		ret = PAM_PERM_DENIED;
+out:
+	mailotp_msg_clear(&m);
+	mailotp_reply_clear(&rep);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct args a;
+	int ret;
+
+	(void)flags;
+	if ((ret = parse_args(pamh, argc, argv, &a)) != PAM_SUCCESS)
+		return ret;
+	/* Password changes through the daemon are not in this release: leave
+	 * them to the other modules of the stack. */
+	return PAM_IGNORE;
+}
