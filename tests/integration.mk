@@ -1,0 +1,25 @@
+# Integration tests on the real test-bed: slapd, the SMTP sink, mailotpd
+# and PAM through pam_wrapper (tests/testbed/testbed.sh, tests/pam_env.sh).
+if HAVE_PAMTEST
+check_PROGRAMS += tests/pam_driver
+tests_pam_driver_CFLAGS = $(AM_CFLAGS) $(PAMTEST_CFLAGS) $(PAM_CFLAGS)
+tests_pam_driver_LDADD = $(PAMTEST_LIBS) $(PAM_LIBS)
+
+integration_tests = \
+	tests/testbed_smoke.sh \
+	tests/login_basic.sh \
+	tests/login_inputs.sh \
+	tests/login_codes.sh \
+	tests/login_faults.sh \
+	tests/daemon.sh
+TESTS += $(integration_tests)
+dist_check_SCRIPTS += $(integration_tests)
+endif
+
+check_PROGRAMS += tests/dlopen_module
+tests_dlopen_module_LDADD = -ldl
+TESTS += tests/dlopen_module
+
+dist_check_DATA += tests/pam_env.sh \
+	tests/testbed/testbed.sh tests/testbed/smtp_sink.py tests/testbed/mailtool.py \
+	tests/testbed/pwhash.py tests/testbed/data.ldif.in

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# PAM through the real libpam for the integration tests: a service
+# directory under $TB_DIR for pam_wrapper, and `pam_run`, which runs
+# tests/pam_driver with a scripted conversation and leaves its transcript
+# in $PAM_OUT (one line per message, then "RESULT op PAM_...").
+#
+#   pam_service NAME "auth required $PAM_MODULE socket=$TB_PAM_SOCKET" ...
+#   pam_run NAME alice auth 'Alice-Passw0rd!' @CODE:alice@example.org
+
+PAM_MODULE="$top_builddir/pam_module/.libs/pam_mailotp.so"
+PAM_DRIVER="$top_builddir/tests/pam_driver"
+PAM_WRAPPER_LIB=$(ldconfig -p 2>/dev/null | awk '/libpam_wrapper\.so / { print $NF; exit }')
+: "${PAM_WRAPPER_LIB:=libpam_wrapper.so}"
+
+# pam_service NAME LINE...: write $TB_DIR/pam.d/NAME (and an "other" that denies)
+pam_service() {
+	local name=$1
+	shift
+	mkdir -p "$TB_DIR/pam.d"
+	printf '%s\n' "$@" >"$TB_DIR/pam.d/$name"
+	[[ -f "$TB_DIR/pam.d/other" ]] || printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$TB_DIR/pam.d/other"
+}
+
+# pam_std_services: "mailotp" (auth + account) and "otponly" (otp_only)
+pam_std_services() {
+	pam_service mailotp \
+		"auth required $PAM_MODULE socket=$TB_PAM_SOCKET" \
+		"account required $PAM_MODULE socket=$TB_PAM_SOCKET"
+	pam_service otponly \
+		"auth required $PAM_MODULE socket=$TB_PAM_SOCKET otp_only"
+}
+
+# pam_run SERVICE USER OPS [ANSWER...]: transcript in $PAM_OUT, result of
+# the last op run in $PAM_RESULT, wall time in ms in $PAM_MS.
+pam_run() {
+	local t0 t1
+	t0=$(date +%s%N)
+	PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
+		LD_PRELOAD="$PAM_WRAPPER_LIB" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
+		PAMDRV_CODE_CMD="$TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR --wait 5" \
+		"$PAM_DRIVER" "$@" 2>>"$TB_DIR/pam_driver.err") || true
+	t1=$(date +%s%N)
+	PAM_MS=$(((t1 - t0) / 1000000))
+	PAM_RESULT=$(printf '%s\n' "$PAM_OUT" | awk '/^RESULT / { r = $3 } END { print r }')
+}
