@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "account.h"
@@ -181,11 +182,53 @@ static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *c
 	return 0;
 }
 
+/*
+ * The attribute the login name is matched against: the ATTR of the first
+ * "(ATTR=%u)" in the filter, or "" when the filter has no such item.
+ */
+static void login_attr(const char *filter, char *out, size_t outlen)
+{
+	const char *p = strstr(filter, "=%u)"), *b;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	for (b = p; b > filter && b[-1] != '('; b--)
+		;
+	if (b == filter || (size_t)(p - b) >= outlen || p == b)
+		return;
+	memcpy(out, b, (size_t)(p - b));
+	out[p - b] = '\0';
+}
+
+/*
+ * Directory matching rules ignore case and leading, trailing and repeated
+ * blanks (uid and mail are caseIgnore), so " alice" finds alice's entry.
+ * As nslcd does, the entry must carry the name itself: one value of the
+ * login attribute equal to it, apart from ASCII case.
+ */
+static bool login_matches(LDAP *ld, LDAPMessage *e, const char *attr, const char *login)
+{
+	struct berval **v;
+	size_t len = strlen(login);
+	bool found = false;
+
+	if (attr[0] == '\0')
+		return true;
+	if ((v = ldap_get_values_len(ld, e, attr)) == NULL)
+		return false;
+	for (size_t i = 0; v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == len && strncasecmp(v[i]->bv_val, login, len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
 int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
 			 const char *login, struct mailotp_account **out)
 {
+	char lattr[64];
 	char *filter = NULL;
-	char *attrs[12];
+	char *attrs[13];
 	size_t na = 0;
 	LDAPMessage *res = NULL;
 	LDAP *ld = NULL;
@@ -210,6 +253,9 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 	attrs[na++] = AT_SENT;
 	attrs[na++] = AT_FAILURES;
 	attrs[na++] = AT_FAILTIME;
+	login_attr(cfg->ldap_user_filter, lattr, sizeof(lattr));
+	if (lattr[0] != '\0')
+		attrs[na++] = lattr;
 	attrs[na] = NULL;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -238,6 +284,10 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
 			mailotp_log(LOG_WARNING,
 				    "ldap: the login filter matches more than one entry; refusing");
+		r = MAILOTP_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (!login_matches(ld, ldap_first_entry(ld, res), lattr, login)) {
 		r = MAILOTP_ERR_NOT_FOUND;
 		goto out;
 	}
