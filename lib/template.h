@@ -36,8 +36,9 @@ struct mailotp_tvar {
 /*
  * Loads every template of every language from dir. Returns 0,
  * MAILOTP_ERR_TEMPLATE (missing file, no "Subject:" line, no blank line
- * after it, invalid UTF-8, unknown placeholder) or MAILOTP_ERR_NOMEM,
- * with the file and the reason in err.
+ * after it, invalid UTF-8, unknown placeholder, the secret placeholder
+ * {{code}}, {{url}} or {{password}} missing or not alone on a body line)
+ * or MAILOTP_ERR_NOMEM, with the file and the reason in err.
  */
 int mailotp_templates_load(const char *dir, struct mailotp_templates **out, char *err,
 			   size_t errlen) MAILOTP_MUST_CHECK;

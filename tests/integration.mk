@@ -21,5 +21,5 @@ tests_dlopen_module_LDADD = -ldl
 TESTS += tests/dlopen_module
 
 dist_check_DATA += tests/pam_env.sh \
-	tests/testbed/testbed.sh tests/testbed/smtp_sink.py tests/testbed/mailtool.py \
+	tests/testbed/testbed.sh tests/testbed/tap.sh tests/testbed/smtp_sink.py tests/testbed/mailtool.py \
 	tests/testbed/pwhash.py tests/testbed/data.ldif.in
