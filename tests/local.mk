@@ -16,7 +16,8 @@ unit_tests = \
 	tests/unit/test_otp \
 	tests/unit/test_proto \
 	tests/unit/test_message \
-	tests/unit/test_template
+	tests/unit/test_template \
+	tests/unit/test_i18n
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 endif
@@ -33,6 +34,8 @@ tests_unit_test_message_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_message_LDADD = $(UNIT_LDADD)
 tests_unit_test_template_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_template_LDADD = $(UNIT_LDADD)
+tests_unit_test_i18n_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_i18n_LDADD = $(UNIT_LDADD)
 
 # Integration tests live in tests/integration.mk (the test-bed and the
 # scripts that use it).
