@@ -93,7 +93,7 @@ static int ensure_aux(struct mailotp_ldap *l, struct mailotp_account *a)
 	r = modify(l, a->dn, mods, &rc);
 	if (r != 0 && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
 		mailotp_log(LOG_ERR, "ldap: cannot add objectClass %s to %s: %s", OC_AUX, a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->has_aux = true;
@@ -115,7 +115,7 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
 }
 
 static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *cfg,
-			struct mailotp_account *a)
+                        struct mailotp_account *a)
 {
 	struct berval **v;
 	char *dn, *s;
@@ -224,7 +224,7 @@ static bool login_matches(LDAP *ld, LDAPMessage *e, const char *attr, const char
 }
 
 int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-			 const char *login, struct mailotp_account **out)
+                         const char *login, struct mailotp_account **out)
 {
 	char lattr[64];
 	char *filter = NULL;
@@ -263,7 +263,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 			goto out;
 		/* Size limit 2: one is the answer, two means "not exactly one". */
 		rc = ldap_search_ext_s(ld, cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-				       NULL, NULL, &tv, 2, &res);
+		                       NULL, NULL, &tv, 2, &res);
 		if (rc == LDAP_SERVER_DOWN && attempt == 0) {
 			ldap_msgfree(res);
 			res = NULL;
@@ -275,7 +275,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 	}
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
 		mailotp_log(LOG_ERR, "ldap: search under %s failed: %s", cfg->ldap_base,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		r = mailotp_ldap_err(rc);
 		goto out;
 	}
@@ -283,7 +283,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 	if (count != 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
 			mailotp_log(LOG_WARNING,
-				    "ldap: the login filter matches more than one entry; refusing");
+			            "ldap: the login filter matches more than one entry; refusing");
 		r = MAILOTP_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -309,7 +309,7 @@ out:
 }
 
 int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-			       int interval, int *wait)
+                               int interval, int *wait)
 {
 	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {a->otp_sent_raw, NULL};
 	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_SENT, .mod_values = oldv};
@@ -345,7 +345,7 @@ int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a
 			return MAILOTP_ERR_THROTTLED;
 		}
 		mailotp_log(LOG_ERR, "ldap: cannot record the code sent to %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	free(a->otp_sent_raw);
@@ -372,7 +372,7 @@ void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account
 }
 
 bool mailotp_account_code_locked(const struct mailotp_account *a, time_t now, int limit,
-				 int lockout, int *wait)
+                                 int lockout, int *wait)
 {
 	*wait = 0;
 	if (a->otp_failures < limit)
@@ -380,13 +380,13 @@ bool mailotp_account_code_locked(const struct mailotp_account *a, time_t now, in
 	if (a->otp_fail_time != 0 && now >= a->otp_fail_time && now - a->otp_fail_time >= lockout)
 		return false;
 	*wait = a->otp_fail_time != 0 && now >= a->otp_fail_time
-			? (int)(lockout - (now - a->otp_fail_time))
-			: lockout;
+	            ? (int)(lockout - (now - a->otp_fail_time))
+	            : lockout;
 	return true;
 }
 
-int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a,
-				   time_t now, int window)
+int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+                                   int window)
 {
 	char stamp[16], one[] = "1", *onev[] = {one, NULL}, *tv[] = {stamp, NULL};
 	LDAPMod inc = {.mod_op = LDAP_MOD_INCREMENT, .mod_type = AT_FAILURES, .mod_values = onev};
@@ -400,8 +400,8 @@ int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_accoun
 	mailotp_gentime_format(now, stamp);
 	/* Wrong codes further apart than the lockout window start the count again. */
 	if (a->otp_failures > 0 && a->otp_fail_time != 0 && now - a->otp_fail_time >= window) {
-		LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_FAILURES,
-			       .mod_values = onev};
+		LDAPMod rep = {
+		    .mod_op = LDAP_MOD_REPLACE, .mod_type = AT_FAILURES, .mod_values = onev};
 		mods[0] = &rep;
 		r = modify(l, a->dn, mods, &rc);
 		if (r == 0) {
@@ -426,7 +426,7 @@ int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_accoun
 	}
 	if (r != 0) {
 		mailotp_log(LOG_ERR, "ldap: cannot count a wrong code for %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->otp_failures++;
@@ -446,7 +446,7 @@ int mailotp_account_reset_failures(struct mailotp_ldap *l, struct mailotp_accoun
 	r = modify(l, a->dn, mods, &rc);
 	if (r != 0 && rc != LDAP_NO_SUCH_ATTRIBUTE) {
 		mailotp_log(LOG_ERR, "ldap: cannot clear wrong codes of %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->otp_failures = 0;

@@ -30,17 +30,17 @@
 
 struct mailotp_account {
 	char *dn;
-	char *mail;                      /* first valid ldap_mail_attr value, or NULL */
+	char *mail;                       /* first valid ldap_mail_attr value, or NULL */
 	char *notify[MAILOTP_MAX_NOTIFY]; /* valid ldap_notify_attr values */
 	size_t n_notify;
-	char *name;                      /* ldap_name_attr (display name), or NULL */
-	char *lang;                      /* "en" or "ja": entry's language, else config */
-	bool has_aux;                    /* objectClass includes mailotpAccount */
+	char *name;   /* ldap_name_attr (display name), or NULL */
+	char *lang;   /* "en" or "ja": entry's language, else config */
+	bool has_aux; /* objectClass includes mailotpAccount */
 
-	char *otp_sent_raw;              /* mailotpOtpSentTime as stored, or NULL */
-	time_t otp_sent;                 /* 0 when absent */
-	long otp_failures;               /* 0 when absent */
-	time_t otp_fail_time;            /* 0 when absent */
+	char *otp_sent_raw;   /* mailotpOtpSentTime as stored, or NULL */
+	time_t otp_sent;      /* 0 when absent */
+	long otp_failures;    /* 0 when absent */
+	time_t otp_fail_time; /* 0 when absent */
 };
 
 /*
@@ -51,7 +51,7 @@ struct mailotp_account {
  * login), MAILOTP_ERR_LDAP_DOWN, MAILOTP_ERR_LDAP or MAILOTP_ERR_NOMEM.
  */
 int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-			 const char *login, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+                         const char *login, struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 void mailotp_account_free(struct mailotp_account *a);
 
@@ -62,7 +62,7 @@ void mailotp_account_free(struct mailotp_account *a);
  * claimed, MAILOTP_ERR_THROTTLED, or an LDAP error.
  */
 int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-			       int interval, int *wait) MAILOTP_MUST_CHECK;
+                               int interval, int *wait) MAILOTP_MUST_CHECK;
 
 /* Undoes a claim after the mail could not be sent (best effort). */
 void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account *a);
@@ -73,19 +73,19 @@ void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account
  * seconds left.
  */
 bool mailotp_account_code_locked(const struct mailotp_account *a, time_t now, int limit,
-				 int lockout, int *wait);
+                                 int lockout, int *wait);
 
 /*
  * Adds one wrong code to the account's counter (atomically, whichever
  * host counts) and notes the time. A wrong code more than `window`
  * seconds after the previous one starts the count again at 1.
  */
-int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a,
-				   time_t now, int window) MAILOTP_MUST_CHECK;
+int mailotp_account_record_failure(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+                                   int window) MAILOTP_MUST_CHECK;
 
 /* Clears the wrong-code counter after a right code. */
 int mailotp_account_reset_failures(struct mailotp_ldap *l,
-				   struct mailotp_account *a) MAILOTP_MUST_CHECK;
+                                   struct mailotp_account *a) MAILOTP_MUST_CHECK;
 
 /* Formats t as GeneralizedTime "YYYYMMDDHHMMSSZ" into buf[16]. */
 void mailotp_gentime_format(time_t t, char buf[16]);

@@ -12,32 +12,38 @@ struct text {
 };
 
 static const struct text texts[MAILOTP_TXT_COUNT] = {
-	[MAILOTP_TXT_CODE_SENT] = {"A one-time code has been sent to %s.",
-				   "%s 宛にワンタイムパスワードを送信しました。"},
-	[MAILOTP_TXT_CODE_PROMPT] = {"One-time code: ", "ワンタイムパスワード: "},
-	[MAILOTP_TXT_CODE_WRONG] = {"Wrong code. Tries left: %d.",
-				    "ワンタイムパスワードが違います。残りの入力回数: %d 回。"},
-	[MAILOTP_TXT_CODE_EXPIRED] = {"The one-time code has expired. Please log in again.",
-				      "ワンタイムパスワードの有効期限が切れました。もう一度ログインしてください。"},
-	[MAILOTP_TXT_MAXTRIES] = {"Too many wrong codes. Please log in again.",
-				  "ワンタイムパスワードの誤りが多すぎます。もう一度ログインしてください。"},
-	[MAILOTP_TXT_NO_MAIL] = {"No e-mail address is registered for this account, so no "
-				 "one-time code can be sent. Please contact your administrator.",
-				 "このアカウントにはメールアドレスが登録されていないため、ワンタイムパスワ"
-				 "ードを送信できません。管理者にお問い合わせください。"},
-	[MAILOTP_TXT_MAIL_FAILED] = {"The one-time code could not be sent. Please try again "
-				     "later or contact your administrator.",
-				     "ワンタイムパスワードを送信できませんでした。しばらくしてから再度お試しいた"
-				     "だくか、管理者にお問い合わせください。"},
-	[MAILOTP_TXT_THROTTLED] = {"A one-time code was sent a moment ago. Please wait %d "
-				   "seconds and log in again.",
-				   "ワンタイムパスワードを送信したばかりです。%d 秒待ってから再度ログインして"
-				   "ください。"},
-	[MAILOTP_TXT_LOCKED] = {"Too many wrong codes have been entered for this account. Please "
-				"try again later or contact your administrator.",
-				"このアカウントでワンタイムパスワードの誤りが続いたため、一時的にログイン"
-				"できません。しばらくしてから再度お試しいただくか、管理者にお問い合わせくだ"
-				"さい。"},
+    [MAILOTP_TXT_CODE_SENT] = {"A one-time code has been sent to %s.",
+                               "%s 宛にワンタイムパスワードを送信しました。"},
+    [MAILOTP_TXT_CODE_PROMPT] = {"One-time code: ", "ワンタイムパスワード: "},
+    [MAILOTP_TXT_CODE_WRONG] = {"Wrong code. Tries left: %d.",
+                                "ワンタイムパスワードが違います。残りの入力回数: %d 回。"},
+    [MAILOTP_TXT_CODE_EXPIRED] =
+        {"The one-time code has expired. Please log in again.",
+         "ワンタイムパスワードの有効期限が切れました。もう一度ログインしてください。"},
+    [MAILOTP_TXT_MAXTRIES] =
+        {"Too many wrong codes. Please log in again.",
+         "ワンタイムパスワードの誤りが多すぎます。もう一度ログインしてください。"},
+    [MAILOTP_TXT_NO_MAIL] =
+        {"No e-mail address is registered for this account, so no "
+         "one-time code can be sent. Please contact your administrator.",
+         "このアカウントにはメールアドレスが登録されていないため、ワンタイムパスワ"
+         "ードを送信できません。管理者にお問い合わせください。"},
+    [MAILOTP_TXT_MAIL_FAILED] =
+        {"The one-time code could not be sent. Please try again "
+         "later or contact your administrator.",
+         "ワンタイムパスワードを送信できませんでした。しばらくしてから再度お試しいた"
+         "だくか、管理者にお問い合わせください。"},
+    [MAILOTP_TXT_THROTTLED] =
+        {"A one-time code was sent a moment ago. Please wait %d "
+         "seconds and log in again.",
+         "ワンタイムパスワードを送信したばかりです。%d 秒待ってから再度ログインして"
+         "ください。"},
+    [MAILOTP_TXT_LOCKED] =
+        {"Too many wrong codes have been entered for this account. Please "
+         "try again later or contact your administrator.",
+         "このアカウントでワンタイムパスワードの誤りが続いたため、一時的にログイン"
+         "できません。しばらくしてから再度お試しいただくか、管理者にお問い合わせくだ"
+         "さい。"},
 };
 
 const char *mailotp_lang_pick(const char *lang)
@@ -52,7 +58,7 @@ const char *mailotp_text(const char *lang, enum mailotp_text_id id)
 	if ((unsigned)id >= MAILOTP_TXT_COUNT)
 		return "";
 	return lang != NULL && strcmp(mailotp_lang_pick(lang), "ja") == 0 ? texts[id].ja
-									     : texts[id].en;
+	                                                                  : texts[id].en;
 }
 
 char *mailotp_textf(char *buf, size_t len, const char *lang, enum mailotp_text_id id, ...)

@@ -13,14 +13,14 @@
 #include <stddef.h>
 
 enum mailotp_text_id {
-	MAILOTP_TXT_CODE_SENT,     /* %s: masked address */
+	MAILOTP_TXT_CODE_SENT, /* %s: masked address */
 	MAILOTP_TXT_CODE_PROMPT,
-	MAILOTP_TXT_CODE_WRONG,    /* %d: tries left */
+	MAILOTP_TXT_CODE_WRONG, /* %d: tries left */
 	MAILOTP_TXT_CODE_EXPIRED,
 	MAILOTP_TXT_MAXTRIES,
 	MAILOTP_TXT_NO_MAIL,
 	MAILOTP_TXT_MAIL_FAILED,
-	MAILOTP_TXT_THROTTLED,     /* %d: seconds to wait */
+	MAILOTP_TXT_THROTTLED, /* %d: seconds to wait */
 	MAILOTP_TXT_LOCKED,
 	MAILOTP_TXT_COUNT
 };

@@ -56,7 +56,7 @@ bool mailotp_ldap_rc_broken(int rc)
 }
 
 int mailotp_ldap_new(const struct mailotp_config *cfg, const char *bind_pw,
-		     struct mailotp_ldap **out)
+                     struct mailotp_ldap **out)
 {
 	struct mailotp_ldap *l;
 
@@ -100,7 +100,7 @@ static int conn_options(const struct mailotp_config *cfg, LDAP *ld)
 	    (rc = ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv)) != LDAP_OPT_SUCCESS ||
 	    (rc = ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv)) != LDAP_OPT_SUCCESS ||
 	    (rc = ldap_set_option(ld, LDAP_OPT_TIMELIMIT, &cfg->ldap_timeout)) !=
-		    LDAP_OPT_SUCCESS ||
+	        LDAP_OPT_SUCCESS ||
 	    (rc = ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF)) != LDAP_OPT_SUCCESS ||
 	    (rc = ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON)) != LDAP_OPT_SUCCESS ||
 	    (rc = ldap_set_option(ld, LDAP_OPT_DEREF, &zero)) != LDAP_OPT_SUCCESS ||
@@ -108,7 +108,7 @@ static int conn_options(const struct mailotp_config *cfg, LDAP *ld)
 		return rc;
 	if (cfg->ldap_ca_file != NULL &&
 	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap_ca_file)) !=
-		    LDAP_OPT_SUCCESS)
+	        LDAP_OPT_SUCCESS)
 		return rc;
 	/* A fresh TLS context per connection, so the options above apply. */
 	return ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
@@ -120,7 +120,7 @@ static int conn_options(const struct mailotp_config *cfg, LDAP *ld)
  * Returns an LDAP result code; the reason is logged.
  */
 static int conn_open(const struct mailotp_config *cfg, const char *bind_dn, const char *bind_pw,
-		     LDAP **out)
+                     LDAP **out)
 {
 	int rc = LDAP_SERVER_DOWN;
 
@@ -135,23 +135,23 @@ static int conn_open(const struct mailotp_config *cfg, const char *bind_dn, cons
 		}
 		if ((rc = conn_options(cfg, ld)) != LDAP_OPT_SUCCESS) {
 			mailotp_log(LOG_ERR, "ldap: %s: cannot set options: %s", uri,
-				    ldap_err2string(rc));
+			            ldap_err2string(rc));
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			return LDAP_LOCAL_ERROR;
 		}
 		if (cfg->ldap_starttls && strncmp(uri, "ldap://", 7) == 0 &&
 		    (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
 			mailotp_log(LOG_ERR, "ldap: %s: StartTLS failed: %s", uri,
-				    ldap_err2string(rc));
+			            ldap_err2string(rc));
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			/* A TLS failure is not "down": try the next server all the same. */
 			continue;
 		}
 		if (bind_dn != NULL) {
 			struct berval cred = {.bv_val = (char *)bind_pw,
-					      .bv_len = bind_pw != NULL ? strlen(bind_pw) : 0};
+			                      .bv_len = bind_pw != NULL ? strlen(bind_pw) : 0};
 			rc = ldap_sasl_bind_s(ld, bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-					      NULL);
+			                      NULL);
 		} else {
 			/* Connect now, so that failover happens here. */
 			rc = ldap_connect(ld);
@@ -163,12 +163,12 @@ static int conn_open(const struct mailotp_config *cfg, const char *bind_dn, cons
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		if (mailotp_ldap_err(rc) == MAILOTP_ERR_LDAP_DOWN) {
 			mailotp_log(LOG_WARNING, "ldap: %s: %s, trying the next server", uri,
-				    ldap_err2string(rc));
+			            ldap_err2string(rc));
 			continue;
 		}
 		/* The server answered and refused: another server will say the same. */
 		mailotp_log(LOG_ERR, "ldap: %s: bind as %s refused: %s", uri,
-			    bind_dn != NULL ? bind_dn : "(none)", ldap_err2string(rc));
+		            bind_dn != NULL ? bind_dn : "(none)", ldap_err2string(rc));
 		return rc;
 	}
 	return rc;
@@ -220,7 +220,7 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken)
 
 /* One bind attempt on ld with the ppolicy request control. */
 static int bind_once(const struct mailotp_config *cfg, LDAP *ld, const char *dn,
-		     const char *password, struct mailotp_bind_result *res)
+                     const char *password, struct mailotp_bind_result *res)
 {
 	struct berval cred = {.bv_val = (char *)password, .bv_len = strlen(password)};
 	LDAPControl *req = NULL, *sctrls[2] = {NULL, NULL}, **ctrls = NULL;
@@ -252,14 +252,13 @@ static int bind_once(const struct mailotp_config *cfg, LDAP *ld, const char *dn,
 		goto out;
 	rc = err;
 	if (ctrls != NULL) {
-		LDAPControl *pp = ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls,
-						    NULL);
+		LDAPControl *pp =
+		    ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls, NULL);
 		LDAPPasswordPolicyError pperr = PP_noError;
 		ber_int_t expire = -1, grace = -1;
 
-		if (pp != NULL &&
-		    ldap_parse_passwordpolicy_control(ld, pp, &expire, &grace, &pperr) ==
-			    LDAP_SUCCESS) {
+		if (pp != NULL && ldap_parse_passwordpolicy_control(ld, pp, &expire, &grace,
+		                                                    &pperr) == LDAP_SUCCESS) {
 			res->ppolicy_error = pperr == PP_noError ? -1 : (int)pperr;
 			res->expire = expire;
 			res->grace = grace;
@@ -274,7 +273,7 @@ out:
 }
 
 int mailotp_ldap_check_password(struct mailotp_ldap *l, const char *dn, const char *password,
-				struct mailotp_bind_result *res)
+                                struct mailotp_bind_result *res)
 {
 	LDAP *ld;
 	int rc = LDAP_SERVER_DOWN;
@@ -329,7 +328,7 @@ int mailotp_ldap_ping(struct mailotp_ldap *l)
 		if ((r = mailotp_ldap_get(l, &ld)) != 0)
 			return r;
 		rc = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
-				       NULL, &tv, 1, &msg);
+		                       NULL, &tv, 1, &msg);
 		ldap_msgfree(msg);
 		msg = NULL;
 		mailotp_ldap_put(l, ld, mailotp_ldap_rc_broken(rc));

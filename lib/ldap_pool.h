@@ -24,10 +24,10 @@ struct mailotp_ldap;
 
 /* What a password bind said beyond yes or no (from the ppolicy control). */
 struct mailotp_bind_result {
-	int ldap_rc;        /* the bind's LDAP result code, -1 when none */
-	int ppolicy_error;  /* LDAPPasswordPolicyError, or -1 when no control came back */
-	int grace;          /* grace logins left, -1 when not said */
-	int expire;         /* seconds until the password expires, -1 when not said */
+	int ldap_rc;       /* the bind's LDAP result code, -1 when none */
+	int ppolicy_error; /* LDAPPasswordPolicyError, or -1 when no control came back */
+	int grace;         /* grace logins left, -1 when not said */
+	int expire;        /* seconds until the password expires, -1 when not said */
 };
 
 /*
@@ -41,7 +41,7 @@ void mailotp_ldap_global_init(void);
  * borrowed and must outlive the pool. Connects lazily: this does no I/O.
  */
 int mailotp_ldap_new(const struct mailotp_config *cfg, const char *bind_pw,
-		     struct mailotp_ldap **out) MAILOTP_MUST_CHECK;
+                     struct mailotp_ldap **out) MAILOTP_MUST_CHECK;
 
 /* Closes every connection and frees the pool; NULL-safe. */
 void mailotp_ldap_free(struct mailotp_ldap *l);
@@ -76,7 +76,7 @@ bool mailotp_ldap_rc_broken(int ldap_rc);
  * MAILOTP_ERR_LDAP_DOWN or MAILOTP_ERR_LDAP.
  */
 int mailotp_ldap_check_password(struct mailotp_ldap *l, const char *dn, const char *password,
-				struct mailotp_bind_result *res) MAILOTP_MUST_CHECK;
+                                struct mailotp_bind_result *res) MAILOTP_MUST_CHECK;
 
 /* Opens (or borrows) a service connection and does a root DSE read. For /healthz and `check`. */
 int mailotp_ldap_ping(struct mailotp_ldap *l) MAILOTP_MUST_CHECK;

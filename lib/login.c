@@ -55,7 +55,7 @@ static const char *bind_reason(const struct mailotp_bind_result *br)
 
 /* Mails a fresh code; fills the outcome either way. */
 static void send_code(const struct mailotp_services *s, const struct mailotp_login_request *req,
-		      struct mailotp_login *lg, struct mailotp_outcome *o)
+                      struct mailotp_login *lg, struct mailotp_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = lg->acct;
@@ -65,21 +65,21 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 	int r, wait;
 
 	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
-					&wait)) {
+	                                &wait)) {
 		o->status = MAILOTP_ST_MAXTRIES;
 		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
 		snprintf(o->reason, sizeof(o->reason),
-			 "too many wrong codes in a row (%ld), locked for %d s more",
-			 a->otp_failures, wait);
+		         "too many wrong codes in a row (%ld), locked for %d s more",
+		         a->otp_failures, wait);
 		return;
 	}
 	r = mailotp_account_claim_send(s->ldap, a, now, cfg->otp_resend_interval, &wait);
 	if (r == MAILOTP_ERR_THROTTLED) {
 		o->status = MAILOTP_ST_DENIED;
 		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_THROTTLED,
-			      wait > 0 ? wait : 1);
+		              wait > 0 ? wait : 1);
 		snprintf(o->reason, sizeof(o->reason), "code asked again too soon (%d s left)",
-			 wait);
+		         wait);
 		return;
 	}
 	if (r != 0) {
@@ -87,7 +87,7 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 		return;
 	}
 	if ((r = mailotp_otp_new(&lg->otp, code, sizeof(code), cfg->otp_digits, cfg->otp_ttl,
-				 cfg->otp_max_attempts, now)) != 0) {
+	                         cfg->otp_max_attempts, now)) != 0) {
 		mailotp_account_release_send(s->ldap, a);
 		o->status = MAILOTP_ST_UNAVAIL;
 		set_reason(o, "cannot make a code");
@@ -96,16 +96,16 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 	snprintf(minutes, sizeof(minutes), "%d", (cfg->otp_ttl + 59) / 60);
 	{
 		const struct mailotp_tvar vars[] = {
-			{"code", code},
-			{"minutes", minutes},
-			{"user", req->user},
-			{"name", a->name != NULL ? a->name : req->user},
-			{"service", req->service != NULL ? req->service : ""},
-			{"rhost", req->rhost != NULL ? req->rhost : ""},
+		    {"code", code},
+		    {"minutes", minutes},
+		    {"user", req->user},
+		    {"name", a->name != NULL ? a->name : req->user},
+		    {"service", req->service != NULL ? req->service : ""},
+		    {"rhost", req->rhost != NULL ? req->rhost : ""},
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
-					       MAILOTP_TMPL_OTP, to, 1, vars,
-					       sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+		                               MAILOTP_TMPL_OTP, to, 1, vars,
+		                               sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
 	}
 	sodium_memzero(code, sizeof(code));
 	if (r != 0) {
@@ -125,7 +125,7 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 }
 
 void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
-			 struct mailotp_login *lg, struct mailotp_outcome *o)
+                         struct mailotp_login *lg, struct mailotp_outcome *o)
 {
 	struct mailotp_bind_result br;
 	bool otp_only = (req->flags & MAILOTP_FLAG_OTP_ONLY) != 0;
@@ -181,7 +181,7 @@ refuse:
 }
 
 void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,
-			const char *answer, struct mailotp_outcome *o)
+                        const char *answer, struct mailotp_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = lg->acct;
@@ -199,7 +199,7 @@ void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *
 		lg->code_pending = false;
 		if ((r2 = mailotp_account_reset_failures(s->ldap, a)) != 0)
 			mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
-				    mailotp_strerror(r2));
+			            mailotp_strerror(r2));
 		o->status = MAILOTP_ST_OK;
 		set_reason(o, "code accepted");
 		return;
@@ -220,13 +220,13 @@ void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *
 		return;
 	}
 	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
-					&wait)) {
+	                                &wait)) {
 		lg->code_pending = false;
 		o->status = MAILOTP_ST_MAXTRIES;
 		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
 		snprintf(o->reason, sizeof(o->reason),
-			 "wrong code; %ld wrong codes in a row, account locked for %d s",
-			 a->otp_failures, wait);
+		         "wrong code; %ld wrong codes in a row, account locked for %d s",
+		         a->otp_failures, wait);
 		return;
 	}
 	if (r == MAILOTP_ERR_MAXTRIES || lg->otp.tries_left <= 0) {

@@ -64,10 +64,10 @@ void mailotp_login_clear(struct mailotp_login *lg);
 
 /* Step 1: check the password (unless OTP_ONLY) and mail a code. */
 void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
-			 struct mailotp_login *lg, struct mailotp_outcome *o);
+                         struct mailotp_login *lg, struct mailotp_outcome *o);
 
 /* Step 2: check a code answer. */
 void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,
-			const char *answer, struct mailotp_outcome *o);
+                        const char *answer, struct mailotp_outcome *o);
 
 #endif /* MAILOTP_LOGIN_H */

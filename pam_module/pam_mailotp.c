@@ -49,7 +49,7 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 		else if (strcmp(s, "otp_only") == 0)
 			a->otp_only = true;
 		else if (strcmp(s, "use_first_pass") == 0 || strcmp(s, "try_first_pass") == 0 ||
-			 strcmp(s, "use_authtok") == 0)
+		         strcmp(s, "use_authtok") == 0)
 			continue;
 		else {
 			pam_syslog(pamh, LOG_ERR, "unknown or malformed module argument: %.64s", s);
@@ -140,7 +140,7 @@ static void wipe_free(char *s)
  * RETRY. Returns the PAM code.
  */
 static int code_loop(pam_handle_t *pamh, int flags, int fd, struct mailotp_reply *rep,
-		     const struct args *a)
+                     const struct args *a)
 {
 	for (;;) {
 		struct mailotp_msg m = {0};
@@ -152,21 +152,23 @@ static int code_loop(pam_handle_t *pamh, int flags, int fd, struct mailotp_reply
 		pr = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", rep->prompt);
 		if (pr != PAM_SUCCESS) {
 			wipe_free(answer);
-			pam_syslog(pamh, LOG_NOTICE, "conversation failed while asking for the code");
+			pam_syslog(pamh, LOG_NOTICE,
+			           "conversation failed while asking for the code");
 			return PAM_CONV_ERR;
 		}
 		if ((r = mailotp_msg_init(&m, MAILOTP_MSG_AUTH_CODE)) == 0)
 			r = mailotp_msg_add_str(&m, MAILOTP_TAG_CODE,
-						answer == NULL ? ""
-						: strlen(answer) > MAX_CODE_ANSWER ? "-"
-										   : answer);
+			                        answer == NULL                     ? ""
+			                        : strlen(answer) > MAX_CODE_ANSWER ? "-"
+			                                                           : answer);
 		wipe_free(answer);
 		mailotp_reply_clear(rep);
 		if (r == 0)
 			r = mailotp_client_call(fd, &m, rep);
 		mailotp_msg_clear(&m);
 		if (r != 0) {
-			pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+			pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s",
+			           mailotp_strerror(r));
 			return PAM_AUTHINFO_UNAVAIL;
 		}
 		if (a->debug)
@@ -203,18 +205,16 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	ret = PAM_AUTHINFO_UNAVAIL;
 	if ((fd = mailotp_client_connect(a.socket)) < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot reach mailotpd at %s: %s", a.socket,
-			   strerror(errno));
+		           strerror(errno));
 		goto out;
 	}
 	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_AUTH_BEGIN)) != 0 ||
 	    (r = add_caller(pamh, &m, user)) != 0 ||
-	    (!a.otp_only &&
-	     (r = mailotp_msg_add_str(&m, MAILOTP_TAG_PASSWORD, password != NULL ? password : "")) !=
-		     0) ||
+	    (!a.otp_only && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_PASSWORD,
+	                                             password != NULL ? password : "")) != 0) ||
 	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS,
-				     (a.otp_only ? MAILOTP_FLAG_OTP_ONLY : 0) |
-					     ((flags & PAM_SILENT) ? MAILOTP_FLAG_SILENT : 0))) !=
-		    0) {
+	                             (a.otp_only ? MAILOTP_FLAG_OTP_ONLY : 0) |
+	                                 ((flags & PAM_SILENT) ? MAILOTP_FLAG_SILENT : 0))) != 0) {
 		/* A name or password too long for a frame: a plain denial. */
 		pam_syslog(pamh, LOG_NOTICE, "request not sent: %s", mailotp_strerror(r));
 		ret = PAM_AUTH_ERR;
@@ -272,7 +272,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	ret = PAM_AUTHINFO_UNAVAIL;
 	if ((fd = mailotp_client_connect(a.socket)) < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot reach mailotpd at %s: %s", a.socket,
-			   strerror(errno));
+		           strerror(errno));
 		goto out;
 	}
 	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_ACCT)) != 0 ||

@@ -47,12 +47,12 @@ int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err, si
 	c->refs = 1;
 	if ((r = mailotp_config_load(path, &c->cfg, err, errlen)) != 0)
 		goto out;
-	if ((r = mailotp_config_read_secret(c->cfg->ldap_bind_pw_file, &c->bind_pw, err,
-					    errlen)) != 0)
+	if ((r = mailotp_config_read_secret(c->cfg->ldap_bind_pw_file, &c->bind_pw, err, errlen)) !=
+	    0)
 		goto out;
 	if (c->cfg->smtp_password_file != NULL &&
 	    (r = mailotp_config_read_secret(c->cfg->smtp_password_file, &c->smtp_pw, err,
-					    errlen)) != 0)
+	                                    errlen)) != 0)
 		goto out;
 	if ((r = mailotp_templates_load(c->cfg->template_dir, &c->templates, err, errlen)) != 0)
 		goto out;

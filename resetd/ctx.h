@@ -19,8 +19,8 @@
 struct mailotpd_ctx {
 	int refs; /* guarded by the module's lock (ctx.c) */
 	struct mailotp_config *cfg;
-	char *bind_pw;   /* sodium_malloc'd */
-	char *smtp_pw;   /* sodium_malloc'd or NULL */
+	char *bind_pw; /* sodium_malloc'd */
+	char *smtp_pw; /* sodium_malloc'd or NULL */
 	struct mailotp_templates *templates;
 	struct mailotp_ldap *ldap;
 	struct mailotp_services services;
@@ -31,7 +31,7 @@ struct mailotpd_ctx {
  * with the reason (file, line, key) in err.
  */
 int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err,
-		      size_t errlen) MAILOTP_MUST_CHECK;
+                      size_t errlen) MAILOTP_MUST_CHECK;
 
 /* Makes ctx the current context (taking over the caller's reference). */
 void mailotpd_ctx_set_current(struct mailotpd_ctx *ctx);

@@ -31,13 +31,14 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mailotpd [-c PATH] [-f] [-t]\n"
-		     "  -c PATH  configuration file (default %s)\n"
-		     "  -f       stay in the foreground and log to stderr as well as syslog\n"
-		     "  -t       check the configuration, secret files and templates, then exit\n"
-		     "  -h       this help\n"
-		     "  -V       print the version\n",
-		MAILOTP_CONFIG_PATH);
+	fprintf(out,
+	        "usage: mailotpd [-c PATH] [-f] [-t]\n"
+	        "  -c PATH  configuration file (default %s)\n"
+	        "  -f       stay in the foreground and log to stderr as well as syslog\n"
+	        "  -t       check the configuration, secret files and templates, then exit\n"
+	        "  -h       this help\n"
+	        "  -V       print the version\n",
+	        MAILOTP_CONFIG_PATH);
 }
 
 /* Drops root for cfg->user after the sockets are open and the secrets read. */
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mailotp_log(LOG_NOTICE, "mailotpd %s ready: config %s, pam socket %s", PACKAGE_VERSION,
-		    path, ctx->cfg->pam_socket);
+	            path, ctx->cfg->pam_socket);
 	(void)sd_notify(0, "READY=1");
 
 	for (;;) {
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		mailotp_log(LOG_NOTICE, "signal %u: finishing the requests in flight",
-			    si.ssi_signo);
+		            si.ssi_signo);
 		break;
 	}
 	(void)sd_notify(0, "STOPPING=1");

@@ -22,9 +22,9 @@
 #include "pam_server.h"
 #include "mailotp/protocol.h"
 
-#define FRAME_TIMEOUT_MS 10000     /* to read or write one frame once it started */
-#define FIRST_REQUEST_MS 10000     /* a client that connects must speak at once */
-#define FOLLOW_UP_SLACK_S 30       /* beyond otp_ttl, for the user to type */
+#define FRAME_TIMEOUT_MS 10000 /* to read or write one frame once it started */
+#define FIRST_REQUEST_MS 10000 /* a client that connects must speak at once */
+#define FOLLOW_UP_SLACK_S 30   /* beyond otp_ttl, for the user to type */
 #define THREAD_STACK (512 * 1024)
 
 static atomic_bool stopping;
@@ -50,26 +50,26 @@ struct conn {
 enum next { NEXT_CLOSE, NEXT_CODE, NEXT_CONSENT };
 
 typedef enum next (*handler_fn)(struct conn *c, const struct mailotp_fields *f,
-				struct mailotp_outcome *o);
+                                struct mailotp_outcome *o);
 
 static const char *status_name(enum mailotp_status st)
 {
 	static const char *const names[] = {
-		[MAILOTP_ST_OK] = "ok",
-		[MAILOTP_ST_DENIED] = "denied",
-		[MAILOTP_ST_UNAVAIL] = "unavailable",
-		[MAILOTP_ST_RETRY] = "retry",
-		[MAILOTP_ST_MAXTRIES] = "maxtries",
-		[MAILOTP_ST_NEW_AUTHTOK_REQD] = "new-password-required",
-		[MAILOTP_ST_PERM_DENIED] = "permission-denied",
-		[MAILOTP_ST_ACCT_EXPIRED] = "account-expired",
-		[MAILOTP_ST_AUTHTOK_ERR] = "password-refused",
-		[MAILOTP_ST_CONSENT_REQUIRED] = "consent-required",
-		[MAILOTP_ST_BAD_REQUEST] = "bad-request",
-		[MAILOTP_ST_NOT_ALLOWED] = "not-allowed",
-		[MAILOTP_ST_USER_UNKNOWN] = "user-unknown",
-		[MAILOTP_ST_MAIL_FAILED] = "mail-failed",
-		[MAILOTP_ST_AUTHTOK_RECOVERY_ERR] = "old-password-wrong",
+	    [MAILOTP_ST_OK] = "ok",
+	    [MAILOTP_ST_DENIED] = "denied",
+	    [MAILOTP_ST_UNAVAIL] = "unavailable",
+	    [MAILOTP_ST_RETRY] = "retry",
+	    [MAILOTP_ST_MAXTRIES] = "maxtries",
+	    [MAILOTP_ST_NEW_AUTHTOK_REQD] = "new-password-required",
+	    [MAILOTP_ST_PERM_DENIED] = "permission-denied",
+	    [MAILOTP_ST_ACCT_EXPIRED] = "account-expired",
+	    [MAILOTP_ST_AUTHTOK_ERR] = "password-refused",
+	    [MAILOTP_ST_CONSENT_REQUIRED] = "consent-required",
+	    [MAILOTP_ST_BAD_REQUEST] = "bad-request",
+	    [MAILOTP_ST_NOT_ALLOWED] = "not-allowed",
+	    [MAILOTP_ST_USER_UNKNOWN] = "user-unknown",
+	    [MAILOTP_ST_MAIL_FAILED] = "mail-failed",
+	    [MAILOTP_ST_AUTHTOK_RECOVERY_ERR] = "old-password-wrong",
 	};
 	if ((size_t)st < sizeof(names) / sizeof(names[0]) && names[st] != NULL)
 		return names[st];
@@ -79,10 +79,10 @@ static const char *status_name(enum mailotp_status st)
 static void log_decision(const struct conn *c, const char *stage, const struct mailotp_outcome *o)
 {
 	mailotp_log(o->status == MAILOTP_ST_OK || o->status == MAILOTP_ST_RETRY ? LOG_INFO
-										   : LOG_NOTICE,
-		    "%s: user=\"%s\" service=\"%s\" rhost=\"%s\" peer=uid:%u,pid:%d result=%s: %s",
-		    stage, c->user, c->service, c->rhost, (unsigned)c->uid, (int)c->pid,
-		    status_name(o->status), o->reason);
+	                                                                        : LOG_NOTICE,
+	            "%s: user=\"%s\" service=\"%s\" rhost=\"%s\" peer=uid:%u,pid:%d result=%s: %s",
+	            stage, c->user, c->service, c->rhost, (unsigned)c->uid, (int)c->pid,
+	            status_name(o->status), o->reason);
 }
 
 /* Copies the caller's identifying strings into the connection, escaped for the log. */
@@ -113,7 +113,7 @@ static void free_secret(char *s)
 }
 
 static enum next handle_auth_begin(struct conn *c, const struct mailotp_fields *f,
-				   struct mailotp_outcome *o)
+                                   struct mailotp_outcome *o)
 {
 	struct mailotp_login_request req;
 	char *user = NULL, *password = NULL, *service = NULL, *rhost = NULL, *ruser = NULL,
@@ -156,7 +156,7 @@ out:
 }
 
 static enum next handle_auth_code(struct conn *c, const struct mailotp_fields *f,
-				  struct mailotp_outcome *o)
+                                  struct mailotp_outcome *o)
 {
 	char *code = NULL;
 
@@ -173,7 +173,7 @@ static enum next handle_auth_code(struct conn *c, const struct mailotp_fields *f
 }
 
 static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
-			     struct mailotp_outcome *o)
+                             struct mailotp_outcome *o)
 {
 	struct mailotp_account *a = NULL;
 	char *user = NULL;
@@ -195,7 +195,7 @@ static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
 	} else {
 		o->status = MAILOTP_ST_UNAVAIL;
 		snprintf(o->reason, sizeof(o->reason), "account lookup failed: %s",
-			 mailotp_strerror(r));
+		         mailotp_strerror(r));
 	}
 out:
 	log_decision(c, "account", o);
@@ -210,9 +210,9 @@ static const struct handler {
 	enum next when; /* NEXT_CLOSE: only as the first request */
 	handler_fn fn;
 } handlers[] = {
-	{MAILOTP_MSG_AUTH_BEGIN, NEXT_CLOSE, handle_auth_begin},
-	{MAILOTP_MSG_AUTH_CODE, NEXT_CODE, handle_auth_code},
-	{MAILOTP_MSG_ACCT, NEXT_CLOSE, handle_acct},
+    {MAILOTP_MSG_AUTH_BEGIN, NEXT_CLOSE, handle_auth_begin},
+    {MAILOTP_MSG_AUTH_CODE, NEXT_CODE, handle_auth_code},
+    {MAILOTP_MSG_ACCT, NEXT_CLOSE, handle_acct},
 };
 
 static const struct handler *find_handler(uint8_t type, enum next state)
@@ -274,14 +274,14 @@ static void conn_serve(struct conn *c)
 		const struct handler *h;
 		int wait_ms, r;
 
-		wait_ms = first ? FIRST_REQUEST_MS
-				: (c->ctx->cfg->otp_ttl + FOLLOW_UP_SLACK_S) * 1000;
+		wait_ms =
+		    first ? FIRST_REQUEST_MS : (c->ctx->cfg->otp_ttl + FOLLOW_UP_SLACK_S) * 1000;
 		if ((r = wait_readable(c->fd, wait_ms)) != 0) {
 			if (!first)
 				mailotp_log(LOG_NOTICE,
-					    "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
-					    "result=abandoned: no answer from the client",
-					    c->user, c->service, c->rhost);
+				            "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
+				            "result=abandoned: no answer from the client",
+				            c->user, c->service, c->rhost);
 			return;
 		}
 		r = mailotp_msg_read(c->fd, &m, FRAME_TIMEOUT_MS);
@@ -289,23 +289,24 @@ static void conn_serve(struct conn *c)
 			mailotp_msg_clear(&m);
 			if (!first)
 				mailotp_log(LOG_NOTICE,
-					    "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
-					    "result=abandoned: the client hung up",
-					    c->user, c->service, c->rhost);
+				            "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
+				            "result=abandoned: the client hung up",
+				            c->user, c->service, c->rhost);
 			return;
 		}
 		if (r != 0 || (r = mailotp_fields_parse(&m, &f)) != 0) {
 			mailotp_log(LOG_WARNING, "pam socket: peer uid:%u pid:%d: bad frame: %s",
-				    (unsigned)c->uid, (int)c->pid, mailotp_strerror(r));
+			            (unsigned)c->uid, (int)c->pid, mailotp_strerror(r));
 			mailotp_msg_clear(&m);
 			return;
 		}
 		if ((h = find_handler(m.type, state)) == NULL) {
 			memset(&o, 0, sizeof(o));
 			o.status = MAILOTP_ST_BAD_REQUEST;
-			mailotp_log(LOG_WARNING,
-				    "pam socket: peer uid:%u pid:%d: request type %u not expected here",
-				    (unsigned)c->uid, (int)c->pid, (unsigned)m.type);
+			mailotp_log(
+			    LOG_WARNING,
+			    "pam socket: peer uid:%u pid:%d: request type %u not expected here",
+			    (unsigned)c->uid, (int)c->pid, (unsigned)m.type);
 			(void)send_outcome(c->fd, (uint8_t)(m.type | MAILOTP_MSG_REPLY), &o);
 			mailotp_msg_clear(&m);
 			return;
@@ -373,8 +374,8 @@ static void accept_one(void)
 	ctx = mailotpd_ctx_current();
 	if (!mailotp_config_peer_allowed(ctx->cfg, cred.uid, cred.gid)) {
 		mailotp_log(LOG_WARNING,
-			    "pam socket: refused peer uid:%u gid:%u pid:%d: not in pam_allow",
-			    (unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid);
+		            "pam socket: refused peer uid:%u gid:%u pid:%d: not in pam_allow",
+		            (unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid);
 		mailotpd_ctx_unref(ctx);
 		refuse(fd, MAILOTP_ST_NOT_ALLOWED);
 		return;
@@ -385,9 +386,10 @@ static void accept_one(void)
 		active++;
 	pthread_mutex_unlock(&active_mu);
 	if (busy) {
-		mailotp_log(LOG_WARNING, "pam socket: %d clients at once (pam_max_clients): "
-					 "refusing peer pid:%d",
-			    ctx->cfg->pam_max_clients, (int)cred.pid);
+		mailotp_log(LOG_WARNING,
+		            "pam socket: %d clients at once (pam_max_clients): "
+		            "refusing peer pid:%d",
+		            ctx->cfg->pam_max_clients, (int)cred.pid);
 		mailotpd_ctx_unref(ctx);
 		refuse(fd, MAILOTP_ST_UNAVAIL);
 		return;
@@ -424,7 +426,7 @@ static void *accept_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
-				      {.fd = wake_pipe[0], .events = POLLIN}};
+		                      {.fd = wake_pipe[0], .events = POLLIN}};
 
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)

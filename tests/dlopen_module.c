@@ -11,7 +11,7 @@ int main(void)
 {
 	const char *top = getenv("top_builddir");
 	const char *want[] = {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt",
-			      "pam_sm_chauthtok"};
+	                      "pam_sm_chauthtok"};
 	const char *hidden[] = {"mailotp_msg_read", "mailotp_strerror", "mailotp_client_call"};
 	char path[4096];
 	void *h;

@@ -106,7 +106,8 @@ static char *next_answer(struct script *s, bool *conv_err, bool *null_resp)
 			return NULL;
 		}
 		if (wrong) /* change the last digit: well-formed, certainly wrong */
-			code[strlen(code) - 1] = code[strlen(code) - 1] == '9' ? '0' : code[strlen(code) - 1] + 1;
+			code[strlen(code) - 1] =
+			    code[strlen(code) - 1] == '9' ? '0' : code[strlen(code) - 1] + 1;
 		return code;
 	}
 	return strdup(a);
@@ -138,8 +139,8 @@ static int conv(int num, const struct pam_message **msg, struct pam_response **r
 		case PAM_PROMPT_ECHO_OFF:
 		case PAM_PROMPT_ECHO_ON:
 			print_line(msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT_ECHO_OFF"
-									    : "PROMPT_ECHO_ON",
-				   msg[i]->msg);
+			                                                    : "PROMPT_ECHO_ON",
+			           msg[i]->msg);
 			r[i].resp = next_answer(s, &conv_err, &null_resp);
 			if (conv_err) {
 				print_line("CONV", "error");
@@ -170,16 +171,24 @@ static const char *pam_name(int rc)
 		int rc;
 		const char *name;
 	} names[] = {
-		{PAM_SUCCESS, "PAM_SUCCESS"}, {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
-		{PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"}, {PAM_MAXTRIES, "PAM_MAXTRIES"},
-		{PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"}, {PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},
-		{PAM_CONV_ERR, "PAM_CONV_ERR"}, {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
-		{PAM_NEW_AUTHTOK_REQD, "PAM_NEW_AUTHTOK_REQD"}, {PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED"},
-		{PAM_AUTHTOK_ERR, "PAM_AUTHTOK_ERR"}, {PAM_IGNORE, "PAM_IGNORE"},
-		{PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"}, {PAM_BUF_ERR, "PAM_BUF_ERR"},
-		{PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT"}, {PAM_ABORT, "PAM_ABORT"},
-		{PAM_AUTHTOK_RECOVERY_ERR, "PAM_AUTHTOK_RECOVERY_ERR"},
-		{PAM_INCOMPLETE, "PAM_INCOMPLETE"},
+	    {PAM_SUCCESS, "PAM_SUCCESS"},
+	    {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
+	    {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
+	    {PAM_MAXTRIES, "PAM_MAXTRIES"},
+	    {PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"},
+	    {PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},
+	    {PAM_CONV_ERR, "PAM_CONV_ERR"},
+	    {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
+	    {PAM_NEW_AUTHTOK_REQD, "PAM_NEW_AUTHTOK_REQD"},
+	    {PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED"},
+	    {PAM_AUTHTOK_ERR, "PAM_AUTHTOK_ERR"},
+	    {PAM_IGNORE, "PAM_IGNORE"},
+	    {PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
+	    {PAM_BUF_ERR, "PAM_BUF_ERR"},
+	    {PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT"},
+	    {PAM_ABORT, "PAM_ABORT"},
+	    {PAM_AUTHTOK_RECOVERY_ERR, "PAM_AUTHTOK_RECOVERY_ERR"},
+	    {PAM_INCOMPLETE, "PAM_INCOMPLETE"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].rc == rc)

@@ -100,30 +100,30 @@ enum mailotp_tag {
 };
 
 /* FLAGS bits. */
-#define MAILOTP_FLAG_OTP_ONLY 0x1u     /* another module checked the password */
-#define MAILOTP_FLAG_SILENT 0x2u       /* PAM_SILENT: the client shows no INFO */
-#define MAILOTP_FLAG_PRELIM 0x4u       /* CHAUTHTOK: PAM_PRELIM_CHECK only */
-#define MAILOTP_FLAG_INTERACTIVE 0x8u  /* the client can ask questions */
+#define MAILOTP_FLAG_OTP_ONLY 0x1u    /* another module checked the password */
+#define MAILOTP_FLAG_SILENT 0x2u      /* PAM_SILENT: the client shows no INFO */
+#define MAILOTP_FLAG_PRELIM 0x4u      /* CHAUTHTOK: PAM_PRELIM_CHECK only */
+#define MAILOTP_FLAG_INTERACTIVE 0x8u /* the client can ask questions */
 
 /*
  * Reply status values, mapped to PAM codes by the client in one place
  * (pam_module/status.c): every value not listed there is a denial.
  */
 enum mailotp_status {
-	MAILOTP_ST_OK = 0,               /* PAM_SUCCESS (or: code mailed, ask it) */
-	MAILOTP_ST_DENIED = 1,           /* PAM_AUTH_ERR */
-	MAILOTP_ST_UNAVAIL = 2,          /* PAM_AUTHINFO_UNAVAIL: directory down */
-	MAILOTP_ST_RETRY = 3,            /* wrong code, ask again */
-	MAILOTP_ST_MAXTRIES = 4,         /* PAM_MAXTRIES */
-	MAILOTP_ST_NEW_AUTHTOK_REQD = 5, /* PAM_NEW_AUTHTOK_REQD */
-	MAILOTP_ST_PERM_DENIED = 6,      /* PAM_PERM_DENIED */
-	MAILOTP_ST_ACCT_EXPIRED = 7,     /* PAM_ACCT_EXPIRED */
-	MAILOTP_ST_AUTHTOK_ERR = 8,      /* PAM_AUTHTOK_ERR: new password refused */
-	MAILOTP_ST_CONSENT_REQUIRED = 9, /* show INFO, ask PROMPT, send CONSENT */
-	MAILOTP_ST_BAD_REQUEST = 10,     /* PAM_SERVICE_ERR: client bug */
-	MAILOTP_ST_NOT_ALLOWED = 11,     /* PAM_AUTHINFO_UNAVAIL: caller refused */
-	MAILOTP_ST_USER_UNKNOWN = 12,    /* PAM_USER_UNKNOWN (account stage only) */
-	MAILOTP_ST_MAIL_FAILED = 13,     /* PAM_AUTH_ERR: the code could not be mailed */
+	MAILOTP_ST_OK = 0,                    /* PAM_SUCCESS (or: code mailed, ask it) */
+	MAILOTP_ST_DENIED = 1,                /* PAM_AUTH_ERR */
+	MAILOTP_ST_UNAVAIL = 2,               /* PAM_AUTHINFO_UNAVAIL: directory down */
+	MAILOTP_ST_RETRY = 3,                 /* wrong code, ask again */
+	MAILOTP_ST_MAXTRIES = 4,              /* PAM_MAXTRIES */
+	MAILOTP_ST_NEW_AUTHTOK_REQD = 5,      /* PAM_NEW_AUTHTOK_REQD */
+	MAILOTP_ST_PERM_DENIED = 6,           /* PAM_PERM_DENIED */
+	MAILOTP_ST_ACCT_EXPIRED = 7,          /* PAM_ACCT_EXPIRED */
+	MAILOTP_ST_AUTHTOK_ERR = 8,           /* PAM_AUTHTOK_ERR: new password refused */
+	MAILOTP_ST_CONSENT_REQUIRED = 9,      /* show INFO, ask PROMPT, send CONSENT */
+	MAILOTP_ST_BAD_REQUEST = 10,          /* PAM_SERVICE_ERR: client bug */
+	MAILOTP_ST_NOT_ALLOWED = 11,          /* PAM_AUTHINFO_UNAVAIL: caller refused */
+	MAILOTP_ST_USER_UNKNOWN = 12,         /* PAM_USER_UNKNOWN (account stage only) */
+	MAILOTP_ST_MAIL_FAILED = 13,          /* PAM_AUTH_ERR: the code could not be mailed */
 	MAILOTP_ST_AUTHTOK_RECOVERY_ERR = 14, /* PAM_AUTHTOK_RECOVERY_ERR: old password wrong */
 };
 
@@ -157,7 +157,7 @@ int mailotp_msg_init(struct mailotp_msg *m, uint8_t type) MAILOTP_MUST_CHECK;
  * MAILOTP_ERR_NOMEM.
  */
 int mailotp_msg_add(struct mailotp_msg *m, uint16_t tag, const void *val,
-		    size_t len) MAILOTP_MUST_CHECK;
+                    size_t len) MAILOTP_MUST_CHECK;
 /* Appends a string field (without its NUL); NULL adds nothing and returns 0. */
 int mailotp_msg_add_str(struct mailotp_msg *m, uint16_t tag, const char *s) MAILOTP_MUST_CHECK;
 /* Appends a 4-byte big-endian integer field. */
@@ -188,7 +188,8 @@ int mailotp_msg_read(int fd, struct mailotp_msg *m, int timeout_ms) MAILOTP_MUST
  * a field that runs past the payload, a repeated tag, or more than
  * MAILOTP_PROTO_MAX_FIELDS fields.
  */
-int mailotp_fields_parse(const struct mailotp_msg *m, struct mailotp_fields *out) MAILOTP_MUST_CHECK;
+int mailotp_fields_parse(const struct mailotp_msg *m,
+                         struct mailotp_fields *out) MAILOTP_MUST_CHECK;
 
 /* Returns the field with this tag, or NULL. */
 const struct mailotp_field *mailotp_fields_find(const struct mailotp_fields *f, uint16_t tag);
@@ -200,10 +201,10 @@ const struct mailotp_field *mailotp_fields_find(const struct mailotp_fields *f, 
  * (MAILOTP_ERR_PROTO). An embedded NUL is MAILOTP_ERR_PROTO.
  */
 int mailotp_fields_str(const struct mailotp_fields *f, uint16_t tag, int required,
-		       char **out) MAILOTP_MUST_CHECK;
+                       char **out) MAILOTP_MUST_CHECK;
 
 /* Reads a 4-byte integer field; missing gives def. Wrong size: MAILOTP_ERR_PROTO. */
 int mailotp_fields_u32(const struct mailotp_fields *f, uint16_t tag, uint32_t def,
-		       uint32_t *out) MAILOTP_MUST_CHECK;
+                       uint32_t *out) MAILOTP_MUST_CHECK;
 
 #endif /* MAILOTP_PROTOCOL_H */

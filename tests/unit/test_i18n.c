@@ -94,9 +94,9 @@ static void test_language_choice(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_text_in_both_languages),
-		cmocka_unit_test(test_documented_arguments),
-		cmocka_unit_test(test_language_choice),
+	    cmocka_unit_test(test_every_text_in_both_languages),
+	    cmocka_unit_test(test_documented_arguments),
+	    cmocka_unit_test(test_language_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
