@@ -16,6 +16,12 @@
 #define AT_SENT "mailotpOtpSentTime"
 #define AT_FAILURES "mailotpOtpFailures"
 #define AT_FAILTIME "mailotpOtpFailTime"
+#define AT_TOKEN "mailotpTokenHash"
+#define AT_TOKEN_INFO "mailotpTokenInfo"
+#define AT_TEMP "mailotpTempPasswordExpiry"
+#define AT_MUST "mailotpMustChange"
+#define AT_RESET_SENT "mailotpResetSentTime"
+#define AT_CHANGED "mailotpPasswordChangedTime"
 
 void mailotp_gentime_format(time_t t, char buf[16])
 {
@@ -55,6 +61,11 @@ void mailotp_account_free(struct mailotp_account *a)
 		free(a->notify[i]);
 	free(a->name);
 	free(a->lang);
+	free(a->login);
+	free(a->realm);
+	free(a->token_hash);
+	free(a->token_info);
+	free(a->reset_sent_raw);
 	free(a->otp_sent_raw);
 	free(a);
 }
@@ -115,7 +126,7 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
 }
 
 static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *cfg,
-                        struct mailotp_account *a)
+			const char *lattr, struct mailotp_account *a)
 {
 	struct berval **v;
 	char *dn, *s;
@@ -154,7 +165,12 @@ static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *c
 		free(a->name);
 		a->name = NULL;
 	}
+	/* The entry's language when it is one we speak, else the configured one. */
 	s = first_value(ld, e, cfg->ldap_lang_attr);
+	if (s != NULL && strncasecmp(s, "ja", 2) != 0 && strncasecmp(s, "en", 2) != 0) {
+		free(s);
+		s = NULL;
+	}
 	a->lang = strdup(mailotp_lang_pick(s != NULL ? s : cfg->language));
 	free(s);
 	if (a->lang == NULL)
@@ -179,6 +195,22 @@ static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *c
 		a->otp_fail_time = mailotp_gentime_parse(s);
 		free(s);
 	}
+	if (lattr != NULL && lattr[0] != '\0')
+		a->login = first_value(ld, e, lattr);
+	if (cfg->reset_realm_attr != NULL)
+		a->realm = first_value(ld, e, cfg->reset_realm_attr);
+	a->token_hash = first_value(ld, e, AT_TOKEN);
+	a->token_info = first_value(ld, e, AT_TOKEN_INFO);
+	if ((s = first_value(ld, e, AT_TEMP)) != NULL) {
+		a->temp_expiry = mailotp_gentime_parse(s);
+		free(s);
+	}
+	if ((s = first_value(ld, e, AT_MUST)) != NULL) {
+		a->must_change = strcmp(s, "TRUE") == 0;
+		free(s);
+	}
+	a->reset_sent_raw = first_value(ld, e, AT_RESET_SENT);
+	a->reset_sent = mailotp_gentime_parse(a->reset_sent_raw);
 	return 0;
 }
 
@@ -223,39 +255,45 @@ static bool login_matches(LDAP *ld, LDAPMessage *e, const char *attr, const char
 	return found;
 }
 
-int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-                         const char *login, struct mailotp_account **out)
+/*
+ * Searches ldap_base for filter and fills *out from the one entry found,
+ * which must carry `value` in `attr` (apart from ASCII case) when attr is
+ * not empty.
+ */
+static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, const char *filter,
+		    const char *attr, const char *value, struct mailotp_account **out)
 {
 	char lattr[64];
-	char *filter = NULL;
-	char *attrs[13];
+	char *attrs[24];
 	size_t na = 0;
 	LDAPMessage *res = NULL;
 	LDAP *ld = NULL;
 	struct mailotp_account *a = NULL;
 	struct timeval tv = {.tv_sec = cfg->ldap_timeout, .tv_usec = 0};
-	size_t len;
 	int r, rc = LDAP_OTHER, count;
 
 	*out = NULL;
-	len = login != NULL ? strlen(login) : 0;
-	if (len == 0 || len > MAILOTP_MAX_LOGIN || !mailotp_utf8_is_clean(login, len))
-		return MAILOTP_ERR_NOT_FOUND;
-	if ((r = mailotp_ldap_filter_build(cfg->ldap_user_filter, login, len, &filter)) != 0)
-		return r;
-
+	login_attr(cfg->ldap_user_filter, lattr, sizeof(lattr));
 	attrs[na++] = "objectClass";
 	attrs[na++] = cfg->ldap_mail_attr;
 	if (cfg->ldap_notify_attr != NULL)
 		attrs[na++] = cfg->ldap_notify_attr;
 	attrs[na++] = cfg->ldap_name_attr;
 	attrs[na++] = cfg->ldap_lang_attr;
+	if (cfg->reset_realm_attr != NULL)
+		attrs[na++] = cfg->reset_realm_attr;
+	if (lattr[0] != '\0')
+		attrs[na++] = lattr;
+	if (attr[0] != '\0')
+		attrs[na++] = (char *)attr;
 	attrs[na++] = AT_SENT;
 	attrs[na++] = AT_FAILURES;
 	attrs[na++] = AT_FAILTIME;
-	login_attr(cfg->ldap_user_filter, lattr, sizeof(lattr));
-	if (lattr[0] != '\0')
-		attrs[na++] = lattr;
+	attrs[na++] = AT_TOKEN;
+	attrs[na++] = AT_TOKEN_INFO;
+	attrs[na++] = AT_TEMP;
+	attrs[na++] = AT_MUST;
+	attrs[na++] = AT_RESET_SENT;
 	attrs[na] = NULL;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -263,7 +301,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 			goto out;
 		/* Size limit 2: one is the answer, two means "not exactly one". */
 		rc = ldap_search_ext_s(ld, cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-		                       NULL, NULL, &tv, 2, &res);
+				       NULL, NULL, &tv, 2, &res);
 		if (rc == LDAP_SERVER_DOWN && attempt == 0) {
 			ldap_msgfree(res);
 			res = NULL;
@@ -275,7 +313,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 	}
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
 		mailotp_log(LOG_ERR, "ldap: search under %s failed: %s", cfg->ldap_base,
-		            ldap_err2string(rc));
+			    ldap_err2string(rc));
 		r = mailotp_ldap_err(rc);
 		goto out;
 	}
@@ -283,11 +321,11 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 	if (count != 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
 			mailotp_log(LOG_WARNING,
-			            "ldap: the login filter matches more than one entry; refusing");
+				    "ldap: a search matches more than one entry; refusing");
 		r = MAILOTP_ERR_NOT_FOUND;
 		goto out;
 	}
-	if (!login_matches(ld, ldap_first_entry(ld, res), lattr, login)) {
+	if (!login_matches(ld, ldap_first_entry(ld, res), attr, value)) {
 		r = MAILOTP_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -295,7 +333,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 		r = MAILOTP_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = fill_account(ld, ldap_first_entry(ld, res), cfg, a)) != 0)
+	if ((r = fill_account(ld, ldap_first_entry(ld, res), cfg, lattr, a)) != 0)
 		goto out;
 	*out = a;
 	a = NULL;
@@ -304,24 +342,87 @@ out:
 		mailotp_ldap_put(l, ld, mailotp_ldap_rc_broken(rc));
 	ldap_msgfree(res);
 	mailotp_account_free(a);
+	return r;
+}
+
+static bool value_ok(const char *v)
+{
+	size_t len = v != NULL ? strlen(v) : 0;
+
+	return len > 0 && len <= MAILOTP_MAX_LOGIN && mailotp_utf8_is_clean(v, len);
+}
+
+int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
+			 const char *login, struct mailotp_account **out)
+{
+	char lattr[64], *filter = NULL;
+	int r;
+
+	*out = NULL;
+	if (!value_ok(login))
+		return MAILOTP_ERR_NOT_FOUND;
+	if ((r = mailotp_ldap_filter_build(cfg->ldap_user_filter, login, strlen(login), &filter)) !=
+	    0)
+		return r;
+	login_attr(cfg->ldap_user_filter, lattr, sizeof(lattr));
+	r = find_one(l, cfg, filter, lattr, login, out);
 	free(filter);
 	return r;
 }
 
-int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-                               int interval, int *wait)
+int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_config *cfg,
+				 const char *addr, struct mailotp_account **out)
 {
-	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {a->otp_sent_raw, NULL};
-	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_SENT, .mod_values = oldv};
-	LDAPMod add = {.mod_op = LDAP_MOD_ADD, .mod_type = AT_SENT, .mod_values = newv};
-	LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_SENT, .mod_values = newv};
+	char *esc = NULL, *filter = NULL;
+	int r;
+
+	*out = NULL;
+	if (!value_ok(addr) || !mailotp_addr_valid(addr))
+		return MAILOTP_ERR_NOT_FOUND;
+	if ((r = mailotp_ldap_filter_escape(addr, strlen(addr), &esc)) != 0)
+		return r;
+	if (asprintf(&filter, "(%s=%s)", cfg->ldap_mail_attr, esc) < 0) {
+		free(esc);
+		return MAILOTP_ERR_NOMEM;
+	}
+	r = find_one(l, cfg, filter, cfg->ldap_mail_attr, addr, out);
+	free(filter);
+	free(esc);
+	return r;
+}
+
+int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_config *cfg,
+				  const char *hash_hex, struct mailotp_account **out)
+{
+	char filter[128];
+
+	*out = NULL;
+	/* The hash is 64 hex digits made here: nothing to escape. */
+	if (strspn(hash_hex, "0123456789abcdef") != 64 || hash_hex[64] != '\0')
+		return MAILOTP_ERR_NOT_FOUND;
+	snprintf(filter, sizeof(filter), "(%s=%s)", AT_TOKEN, hash_hex);
+	return find_one(l, cfg, filter, AT_TOKEN, hash_hex, out);
+}
+
+/*
+ * Claims "now" in the single-valued time attribute attr whose value was
+ * *raw (parsed: *when) when read, unless that is less than interval
+ * seconds ago. A compare-and-swap: of concurrent claimers (on any host)
+ * exactly one succeeds.
+ */
+static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
+		      char **raw, time_t *when, time_t now, int interval, int *wait)
+{
+	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {*raw, NULL};
+	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = oldv};
+	LDAPMod add = {.mod_op = LDAP_MOD_ADD, .mod_type = (char *)attr, .mod_values = newv};
+	LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = (char *)attr, .mod_values = newv};
 	LDAPMod *mods[3] = {NULL, NULL, NULL};
 	int r, rc;
 
 	*wait = 0;
-	if (interval > 0 && a->otp_sent != 0 && now >= a->otp_sent &&
-	    now - a->otp_sent < interval) {
-		*wait = (int)(interval - (now - a->otp_sent));
+	if (interval > 0 && *when != 0 && now >= *when && now - *when < interval) {
+		*wait = (int)(interval - (now - *when));
 		return MAILOTP_ERR_THROTTLED;
 	}
 	if ((r = ensure_aux(l, a)) != 0)
@@ -329,7 +430,7 @@ int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a
 	mailotp_gentime_format(now, stamp);
 	if (interval == 0) {
 		mods[0] = &rep;
-	} else if (a->otp_sent_raw != NULL) {
+	} else if (*raw != NULL) {
 		/* Compare-and-swap: fails as a whole if another host changed it. */
 		mods[0] = &del;
 		mods[1] = &add;
@@ -344,13 +445,125 @@ int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a
 			*wait = interval;
 			return MAILOTP_ERR_THROTTLED;
 		}
-		mailotp_log(LOG_ERR, "ldap: cannot record the code sent to %s: %s", a->dn,
-		            ldap_err2string(rc));
+		mailotp_log(LOG_ERR, "ldap: cannot write %s of %s: %s", attr, a->dn,
+			    ldap_err2string(rc));
 		return r;
 	}
-	free(a->otp_sent_raw);
-	a->otp_sent_raw = strdup(stamp);
-	a->otp_sent = now;
+	free(*raw);
+	*raw = strdup(stamp);
+	*when = now;
+	return 0;
+}
+
+int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+			       int interval, int *wait)
+{
+	return claim_time(l, a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval, wait);
+}
+
+int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
+				int interval, int *wait)
+{
+	return claim_time(l, a, AT_RESET_SENT, &a->reset_sent_raw, &a->reset_sent, now, interval,
+			  wait);
+}
+
+int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
+			      const char *hash_hex, const char *info)
+{
+	char *hv[] = {(char *)hash_hex, NULL}, *iv[] = {(char *)info, NULL};
+	LDAPMod m1 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TOKEN, .mod_values = hv};
+	LDAPMod m2 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TOKEN_INFO, .mod_values = iv};
+	LDAPMod *mods[] = {&m1, &m2, NULL};
+	int r, rc;
+
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot store a token for %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	free(a->token_hash);
+	free(a->token_info);
+	a->token_hash = strdup(hash_hex);
+	a->token_info = strdup(info);
+	return 0;
+}
+
+int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
+			      const char *hash_hex, const char *userpassword, time_t now)
+{
+	char stamp[16], *hv[] = {(char *)hash_hex, NULL}, *pv[] = {(char *)userpassword, NULL},
+			*tv[] = {stamp, NULL};
+	LDAPMod use = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN, .mod_values = hv};
+	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
+	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
+	LDAPMod when = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CHANGED, .mod_values = tv};
+	LDAPMod temp = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TEMP, .mod_values = NULL};
+	LDAPMod must = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_MUST, .mod_values = NULL};
+	LDAPMod *mods[8];
+	size_t n = 0;
+	int r, rc;
+
+	mailotp_gentime_format(now, stamp);
+	/* Deleting the one value we were given is what makes this single-use:
+	 * the second of two concurrent uses finds it gone and changes nothing. */
+	mods[n++] = &use;
+	if (a->token_info != NULL)
+		mods[n++] = &info;
+	mods[n++] = &pw;
+	mods[n++] = &when;
+	if (a->temp_expiry != 0)
+		mods[n++] = &temp;
+	if (a->must_change)
+		mods[n++] = &must;
+	mods[n] = NULL;
+	r = modify(l, a->dn, mods, &rc);
+	if (r != 0 && (rc == LDAP_NO_SUCH_ATTRIBUTE || rc == LDAP_NO_SUCH_OBJECT))
+		return MAILOTP_ERR_CONFLICT;
+	if (r != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot set the password of %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->temp_expiry = 0;
+	a->must_change = false;
+	return 0;
+}
+
+int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
+				  const char *userpassword, time_t expires)
+{
+	char stamp[16], *pv[] = {(char *)userpassword, NULL}, *ev[] = {stamp, NULL},
+			tru[] = "TRUE", *mv[] = {tru, NULL};
+	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
+	LDAPMod exp = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TEMP, .mod_values = ev};
+	LDAPMod must = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_MUST, .mod_values = mv};
+	LDAPMod tok = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN, .mod_values = NULL};
+	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
+	LDAPMod *mods[6];
+	size_t n = 0;
+	int r, rc;
+
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	mailotp_gentime_format(expires, stamp);
+	mods[n++] = &pw;
+	mods[n++] = &exp;
+	mods[n++] = &must;
+	if (a->token_hash != NULL)
+		mods[n++] = &tok;
+	if (a->token_info != NULL)
+		mods[n++] = &info;
+	mods[n] = NULL;
+	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot set a temporary password for %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->temp_expiry = expires;
+	a->must_change = true;
 	return 0;
 }
 

@@ -245,7 +245,9 @@ static size_t log_token(const unsigned char *s, size_t len, size_t *in_n, bool *
 		return 2;
 	}
 	n = utf8_decode(s, len, &cp);
-	if (n == 0 || cp_is_log_unsafe(cp)) {
+	/* '"' too: log lines quote user strings (user="..."), and a quote
+	 * inside would let a name forge the fields after it. */
+	if (n == 0 || cp_is_log_unsafe(cp) || cp == '"') {
 		/* Escape byte by byte so the reader sees exactly what came in. */
 		*in_n = 1;
 		*escape = true;

@@ -38,8 +38,8 @@ int mailotp_ldap_dn_escape(const char *in, size_t len, char **out) MAILOTP_MUST_
 /*
  * Makes an untrusted string safe for one log line: printable ASCII is
  * kept except '\\'; valid UTF-8 sequences of printable characters are
- * kept; every other byte (control bytes, CR, LF, DEL, invalid UTF-8) is
- * written as \xNN and '\\' as "\\\\". The result is cut at outlen - 1 bytes
+ * kept; every other byte (control bytes, CR, LF, DEL, invalid UTF-8) and
+ * '"' (log lines quote user strings) is written as \xNN and '\\' as "\\\\". The result is cut at outlen - 1 bytes
  * (never inside an escape) and ends with "..." when cut. in may be NULL
  * ("(null)"). Returns out.
  */

@@ -21,6 +21,10 @@ lib_libmailotp_la_SOURCES = \
 	lib/account.c lib/account.h \
 	lib/i18n.c lib/i18n.h \
 	lib/timing.c lib/timing.h \
-	lib/login.c lib/login.h
+	lib/login.c lib/login.h \
+	lib/token.c lib/token.h \
+	lib/policy.c lib/policy.h \
+	lib/pwhash.c lib/pwhash.h \
+	lib/reset.c lib/reset.h
 lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
 lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(CURL_LIBS) -lpthread

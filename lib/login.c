@@ -163,6 +163,13 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 		}
 		mailotp_timing_note(s->timing, mailotp_now_ns() - start);
 	}
+	/* A temporary password (reset_mode temporary) works only until it expires. */
+	if (lg->acct->temp_expiry != 0 && s->now() >= lg->acct->temp_expiry) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_TEMP_EXPIRED);
+		set_reason(o, "temporary password expired");
+		return;
+	}
 	if (lg->acct->mail == NULL) {
 		o->status = MAILOTP_ST_DENIED;
 		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_NO_MAIL);

@@ -22,6 +22,12 @@
 #include "timing.h"
 #include "mailotp/protocol.h"
 
+struct mailotp_policy;
+struct mailotp_services;
+
+/* Work handed to the daemon's background queue (see `defer`). */
+typedef void (*mailotp_job_fn)(const struct mailotp_services *s, void *arg);
+
 /* What a login needs from the daemon; all borrowed. */
 struct mailotp_services {
 	const struct mailotp_config *cfg;
@@ -30,6 +36,14 @@ struct mailotp_services {
 	const char *smtp_password; /* NULL when no SMTP AUTH */
 	struct mailotp_timing *timing;
 	time_t (*now)(void); /* wall clock; tests may replace it */
+	const struct mailotp_policy *policy;
+	/*
+	 * Runs fn(s, arg) later on a background thread, then free_arg(arg);
+	 * returns 0, or an error when the queue is full (then nothing runs
+	 * and arg is freed). NULL: run at once, in the caller's thread.
+	 */
+	int (*defer)(const struct mailotp_services *s, mailotp_job_fn fn, void *arg,
+		     void (*free_arg)(void *));
 };
 
 struct mailotp_login_request {

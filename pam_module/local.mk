@@ -13,3 +13,7 @@ pam_module_pam_mailotp_la_LIBADD = lib/libmailotp_proto.la $(PAM_LIBS)
 # The installed module must not be a libtool archive: drop the .la.
 install-data-hook:
 	rm -f $(DESTDIR)$(pamdir)/pam_mailotp.la
+
+# ... and so libtool cannot uninstall it: do it here.
+uninstall-hook:
+	rm -f $(DESTDIR)$(pamdir)/pam_mailotp.so

@@ -1,11 +1,14 @@
 /* The daemon's reference-counted runtime context (see ctx.h). */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "ctx.h"
+#include "jobs.h"
+#include "policy.h"
 
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mailotpd_ctx *current;
@@ -28,6 +31,7 @@ static void ctx_free(struct mailotpd_ctx *c)
 	if (c == NULL)
 		return;
 	mailotp_ldap_free(c->ldap);
+	mailotp_policy_free(c->policy);
 	mailotp_templates_free(c->templates);
 	mailotp_secret_free(c->bind_pw);
 	mailotp_secret_free(c->smtp_pw);
@@ -56,6 +60,8 @@ int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err, si
 		goto out;
 	if ((r = mailotp_templates_load(c->cfg->template_dir, &c->templates, err, errlen)) != 0)
 		goto out;
+	if ((r = mailotp_policy_new(c->cfg, &c->policy, err, errlen)) != 0)
+		goto out;
 	if ((r = mailotp_ldap_new(c->cfg, c->bind_pw, &c->ldap)) != 0) {
 		snprintf(err, errlen, "cannot set up LDAP: %s", mailotp_strerror(r));
 		goto out;
@@ -66,6 +72,8 @@ int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err, si
 	c->services.smtp_password = c->smtp_pw;
 	c->services.timing = &timing;
 	c->services.now = wall_clock;
+	c->services.policy = c->policy;
+	c->services.defer = mailotpd_jobs_defer;
 	*out = c;
 	c = NULL;
 out:
@@ -92,6 +100,17 @@ struct mailotpd_ctx *mailotpd_ctx_current(void)
 	c = current;
 	if (c != NULL)
 		c->refs++;
+	pthread_mutex_unlock(&ctx_lock);
+	return c;
+}
+
+struct mailotpd_ctx *mailotpd_ctx_of(const struct mailotp_services *s)
+{
+	struct mailotpd_ctx *c =
+		(struct mailotpd_ctx *)((const char *)s - offsetof(struct mailotpd_ctx, services));
+
+	pthread_mutex_lock(&ctx_lock);
+	c->refs++;
 	pthread_mutex_unlock(&ctx_lock);
 	return c;
 }

@@ -23,6 +23,7 @@ struct mailotpd_ctx {
 	char *smtp_pw; /* sodium_malloc'd or NULL */
 	struct mailotp_templates *templates;
 	struct mailotp_ldap *ldap;
+	struct mailotp_policy *policy;
 	struct mailotp_services services;
 };
 
@@ -38,6 +39,9 @@ void mailotpd_ctx_set_current(struct mailotpd_ctx *ctx);
 
 /* Returns a new reference to the current context; release it with _unref. */
 struct mailotpd_ctx *mailotpd_ctx_current(void);
+
+/* Returns a new reference to the context whose services s are. */
+struct mailotpd_ctx *mailotpd_ctx_of(const struct mailotp_services *s);
 
 /* Drops a reference; the last one frees the context. NULL-safe. */
 void mailotpd_ctx_unref(struct mailotpd_ctx *ctx);

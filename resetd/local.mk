@@ -4,7 +4,8 @@ sbin_PROGRAMS += resetd/mailotpd
 resetd_mailotpd_SOURCES = \
 	resetd/mailotpd.c \
 	resetd/ctx.c resetd/ctx.h \
-	resetd/pam_server.c resetd/pam_server.h
+	resetd/pam_server.c resetd/pam_server.h \
+	resetd/jobs.c resetd/jobs.h
 resetd_mailotpd_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS) -fPIE
 resetd_mailotpd_LDFLAGS = $(AM_LDFLAGS) -pie
 resetd_mailotpd_LDADD = lib/libmailotp.la $(SYSTEMD_LIBS)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "jobs.h"
 #include "ldap_pool.h"
 #include "log.h"
 #include "mail.h"
@@ -182,6 +183,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mailotpd_ctx_set_current(ctx);
+	if (mailotpd_jobs_start() != 0) {
+		mailotp_log(LOG_ERR, "cannot start the background workers");
+		return 1;
+	}
 	if (mailotpd_pam_start(fd) != 0) {
 		mailotp_log(LOG_ERR, "cannot start the PAM socket server");
 		return 1;
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
 	}
 	(void)sd_notify(0, "STOPPING=1");
 	mailotpd_pam_stop(SHUTDOWN_GRACE_S);
+	mailotpd_jobs_stop();
 	mailotpd_ctx_set_current(NULL);
 	mailotp_log(LOG_NOTICE, "stopped");
 	return 0;

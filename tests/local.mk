@@ -17,7 +17,9 @@ unit_tests = \
 	tests/unit/test_proto \
 	tests/unit/test_message \
 	tests/unit/test_template \
-	tests/unit/test_i18n
+	tests/unit/test_i18n \
+	tests/unit/test_policy \
+	tests/unit/test_pwhash
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 endif
@@ -36,6 +38,10 @@ tests_unit_test_template_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_template_LDADD = $(UNIT_LDADD)
 tests_unit_test_i18n_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_i18n_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_pwhash_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
 
 # Integration tests live in tests/integration.mk (the test-bed and the
 # scripts that use it).

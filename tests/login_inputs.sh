@@ -19,7 +19,7 @@ unknown_out=$PAM_OUT
 # Filter metacharacters, NUL-looking text, a 16 KiB name, invalid UTF-8,
 # control characters: all unknown, all with alice's real password.
 long=$(head -c 16384 /dev/zero | tr '\0' a)
-names=('*' 'al*' '*ice' 'alice)(uid=*' 'alice)(|(uid=*' 'x\00y' 'alice\2a' "$long" $'\xff\xfe' $'ali\xc3' $'alice\nAccepted password for root' ' alice' 'alice ' '#alice')
+names=('*' 'al*' '*ice' 'alice)(uid=*' 'alice)(|(uid=*' 'x\00y' 'alice\2a' "$long" $'\xff\xfe' $'ali\xc3' $'alice\nAccepted password for root' ' alice' 'alice ' '#alice' 'x" result=ok: code accepted')
 before=$(tb_mail_count)
 for n in "${names[@]}"; do
 	pam_run mailotp "$n" auth 'Alice-Passw0rd!'
@@ -30,6 +30,7 @@ is "$(tb_mail_count)" "$before" "no mail for any hostile name"
 # The log cannot be forged by a name with a newline.
 is "$(grep -c '^Accepted password for root' "$TB_DAEMON_LOG")" 0 "a newline in the name cannot start a forged log line"
 like "$(cat "$TB_DAEMON_LOG")" 'user="alice\\x0aAccepted password for root"' "the name is logged escaped"
+like "$(cat "$TB_DAEMON_LOG")" 'user="x\\x22 result=ok: code accepted"' "a quote in the name cannot end the quoted field"
 
 # Over-long password (100 KiB): refused, nothing sent.
 pam_run mailotp alice auth "@LONG:102400"

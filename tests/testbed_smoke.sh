@@ -55,8 +55,8 @@ EOF
 is "$(schema_defs ldif "$top_srcdir/examples/ldap/mailotp.ldif")" \
 	"$(schema_defs schema "$top_srcdir/examples/ldap/mailotp.schema")" \
 	"mailotp.ldif and mailotp.schema define the same types"
-like "$(schema_defs schema "$top_srcdir/examples/ldap/mailotp.schema" | grep -c .)" '^13$' \
-	"12 attribute types and 1 object class"
+like "$(schema_defs schema "$top_srcdir/examples/ldap/mailotp.schema" | grep -c .)" '^14$' \
+	"13 attribute types and 1 object class"
 
 # --- slapd -------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ enum mailotp_tag {
 
 /*
  * Reply status values, mapped to PAM codes by the client in one place
- * (pam_module/status.c): every value not listed there is a denial.
+ * (status_to_pam in pam_module/pam_mailotp.c): every value not listed there is a denial.
  */
 enum mailotp_status {
 	MAILOTP_ST_OK = 0,                    /* PAM_SUCCESS (or: code mailed, ask it) */

@@ -322,7 +322,7 @@ olcAccess: {0}to dn.subtree="$people" attrs=userPassword
 olcAccess: {1}to attrs=userPassword
   by anonymous auth
   by * none
-olcAccess: {2}to dn.subtree="$people" attrs=mailotpTokenHash
+olcAccess: {2}to dn.subtree="$people" attrs=mailotpTokenHash,mailotpTokenInfo
   by dn.exact="$svc" write
   by * none
 olcAccess: {3}to dn.subtree="$people" attrs=objectClass,@mailotpAccount,pwdAccountLockedTime,pwdReset
