@@ -172,6 +172,29 @@ out:
 	return r;
 }
 
+int mailotp_reset_issue(const struct mailotp_services *s, struct mailotp_account *a,
+			enum mailotp_issue_kind kind, char *err, size_t errlen)
+{
+	time_t now = s->now();
+
+	if (a->mail == NULL) {
+		snprintf(err, errlen, "the account has no valid mail address");
+		return MAILOTP_ERR_NO_MAIL;
+	}
+	switch (kind) {
+	case MAILOTP_ISSUE_RESET_LINK:
+		return issue_link(s, a, now, MAILOTP_TOKEN_RESET, s->cfg->reset_ttl,
+				  MAILOTP_TMPL_RESET_LINK, err, errlen);
+	case MAILOTP_ISSUE_INVITE:
+		return issue_link(s, a, now, MAILOTP_TOKEN_INVITE, s->cfg->invite_ttl,
+				  MAILOTP_TMPL_INVITE, err, errlen);
+	case MAILOTP_ISSUE_TEMPORARY:
+		return issue_temporary(s, a, now, err, errlen);
+	}
+	snprintf(err, errlen, "unknown kind of issue");
+	return MAILOTP_ERR_INVALID;
+}
+
 /* The background half of a request: lookup, issue, mail. Logs every decision. */
 static void request_job(const struct mailotp_services *s, void *arg)
 {
@@ -218,11 +241,10 @@ static void request_job(const struct mailotp_services *s, void *arg)
 						       : mailotp_strerror(r));
 		goto out;
 	}
-	if (cfg->reset_mode == MAILOTP_RESET_TEMPORARY)
-		r = issue_temporary(s, a, now, err, sizeof(err));
-	else
-		r = issue_link(s, a, now, MAILOTP_TOKEN_RESET, cfg->reset_ttl,
-			       MAILOTP_TMPL_RESET_LINK, err, sizeof(err));
+	r = mailotp_reset_issue(s, a,
+				cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? MAILOTP_ISSUE_TEMPORARY
+									   : MAILOTP_ISSUE_RESET_LINK,
+				err, sizeof(err));
 	mailotp_log_escape(a->dn, dn, sizeof(dn));
 	if (r != 0)
 		mailotp_log(LOG_ERR, "reset-request: for=\"%s\" dn=\"%s\" client=\"%s\" result=failed: %s",

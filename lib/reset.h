@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "account.h"
 #include "login.h"
 
 /* The public outcome of a step; the same for existing and unknown accounts. */
@@ -90,6 +91,22 @@ void mailotp_reset_check(const struct mailotp_services *s, const char *token,
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 			    const char *password, const char *password_confirm, const char *lang,
 			    const char *client, struct mailotp_reset_outcome *o);
+
+/* What an administrator (mailotpctl) or a request hands out. */
+enum mailotp_issue_kind {
+	MAILOTP_ISSUE_RESET_LINK = 1, /* reset token, valid reset_ttl, template reset_link */
+	MAILOTP_ISSUE_INVITE,         /* invite token, valid invite_ttl, template invite */
+	MAILOTP_ISSUE_TEMPORARY,      /* temporary password, valid reset_ttl, template reset_temporary */
+};
+
+/*
+ * Issues and mails a link or a temporary password for account a now (no
+ * throttling: the caller decides). For a temporary password the mail goes
+ * out before the password is replaced, so a mail failure changes nothing.
+ * Returns 0 or an error with the reason in err.
+ */
+int mailotp_reset_issue(const struct mailotp_services *s, struct mailotp_account *a,
+			enum mailotp_issue_kind kind, char *err, size_t errlen) MAILOTP_MUST_CHECK;
 
 #define MAILOTP_RESET_MIN_INTERVAL 60
 
