@@ -666,3 +666,42 @@ int mailotp_account_reset_failures(struct mailotp_ldap *l, struct mailotp_accoun
 	a->otp_fail_time = 0;
 	return 0;
 }
+
+int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account *a,
+				 const char *userpassword, time_t now)
+{
+	char stamp[16], *pv[] = {(char *)userpassword, NULL}, *tv[] = {stamp, NULL};
+	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
+	LDAPMod when = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CHANGED, .mod_values = tv};
+	LDAPMod temp = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TEMP, .mod_values = NULL};
+	LDAPMod must = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_MUST, .mod_values = NULL};
+	LDAPMod tok = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN, .mod_values = NULL};
+	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
+	LDAPMod *mods[7];
+	size_t n = 0;
+	int r, rc;
+
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	mailotp_gentime_format(now, stamp);
+	mods[n++] = &pw;
+	mods[n++] = &when;
+	/* Only what is there: deleting an absent attribute fails the whole modify. */
+	if (a->temp_expiry != 0)
+		mods[n++] = &temp;
+	if (a->must_change)
+		mods[n++] = &must;
+	if (a->token_hash != NULL)
+		mods[n++] = &tok;
+	if (a->token_info != NULL)
+		mods[n++] = &info;
+	mods[n] = NULL;
+	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot set the password of %s: %s", a->dn,
+			    ldap_err2string(rc));
+		return r;
+	}
+	a->temp_expiry = 0;
+	a->must_change = false;
+	return 0;
+}

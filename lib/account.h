@@ -174,6 +174,13 @@ int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
 int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
 				  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
 
+/*
+ * Sets a new password chosen by the user (its {ARGON2} hash): clears any
+ * temporary password, forced change and pending token, notes the time.
+ */
+int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account *a,
+				 const char *userpassword, time_t now) MAILOTP_MUST_CHECK;
+
 /* Formats t as GeneralizedTime "YYYYMMDDHHMMSSZ" into buf[16]. */
 void mailotp_gentime_format(time_t t, char buf[16]);
 

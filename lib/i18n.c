@@ -76,6 +76,13 @@ static const struct text texts[MAILOTP_TXT_COUNT] = {
 	                                   "現在サービスを利用できません。変更は行われていません。しばらくしてから"
 	                                   "再度お試しください。"},
 	[MAILOTP_TXT_RESET_DONE] = {"Your new password is set.", "パスワードの設定が完了しました。"},
+	[MAILOTP_TXT_MUST_CHANGE] = {"You must set a new password now.",
+	                             "パスワードの変更が必要です。新しいパスワードを設定してください。"},
+	[MAILOTP_TXT_OLD_WRONG] = {"The current password is wrong.", "現在のパスワードが違います。"},
+	[MAILOTP_TXT_SAME_PASSWORD] = {"The new password must differ from the current one.",
+	                               "新しいパスワードには現在と異なるパスワードを設定してください。"},
+	[MAILOTP_TXT_PASSWORD_CHANGED] = {"Your password has been changed.",
+	                                  "パスワードを変更しました。"},
 };
 
 const char *mailotp_lang_pick(const char *lang)

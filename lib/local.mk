@@ -25,6 +25,7 @@ lib_libmailotp_la_SOURCES = \
 	lib/token.c lib/token.h \
 	lib/policy.c lib/policy.h \
 	lib/pwhash.c lib/pwhash.h \
-	lib/reset.c lib/reset.h
+	lib/reset.c lib/reset.h \
+	lib/chpass.c lib/chpass.h
 lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
 lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(CURL_LIBS) -lpthread

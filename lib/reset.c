@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "account.h"
+#include "chpass.h"
 #include "escape.h"
 #include "i18n.h"
 #include "log.h"
@@ -377,43 +378,6 @@ void mailotp_reset_check(const struct mailotp_services *s, const char *token,
 	mailotp_account_free(a);
 }
 
-/* Mails the "password changed" notice to the account and its notify recipients. */
-static void notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
-			   const char *client)
-{
-	const char *to[1 + MAILOTP_MAX_NOTIFY];
-	char when[32], err[256];
-	size_t n = 0;
-	time_t now = s->now();
-	struct tm tm;
-	int r;
-
-	if (a->mail != NULL)
-		to[n++] = a->mail;
-	for (size_t i = 0; i < a->n_notify; i++)
-		to[n++] = a->notify[i];
-	if (n == 0)
-		return;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-	{
-		const struct mailotp_tvar vars[] = {
-			{"user", a->login != NULL ? a->login : ""},
-			{"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
-			{"time", when},
-			{"rhost", client != NULL ? client : ""},
-		};
-		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, a->lang,
-					       MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,
-					       sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
-	}
-	if (r != 0) {
-		char dn[256];
-		mailotp_log_escape(a->dn, dn, sizeof(dn));
-		mailotp_log(LOG_ERR, "notice: dn=\"%s\" result=failed: %s", dn, err);
-	}
-}
-
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 			    const char *password, const char *password_confirm, const char *lang,
 			    const char *client, struct mailotp_reset_outcome *o)
@@ -477,7 +441,7 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 	snprintf(o->reason, sizeof(o->reason), "password set (argon2id), token used up");
 	mailotp_log_escape(a->dn, local, sizeof(local));
 	mailotp_log(LOG_NOTICE, "reset: dn=\"%s\" result=password-set", local);
-	notify_changed(s, a, client);
+	mailotp_notify_changed(s, a, client);
 out:
 	if (hash != NULL) {
 		sodium_memzero(hash, strlen(hash));

@@ -297,15 +297,80 @@ out:
 	return ret;
 }
 
+/* Sends one CHAUTHTOK request and maps the answer; shows the daemon's texts. */
+static int change_call(pam_handle_t *pamh, int flags, const struct args *a, const char *user,
+                       const char *old, const char *new, bool prelim)
+{
+	struct mailotp_reply rep = {0};
+	struct mailotp_msg m = {0};
+	int fd, r, ret = PAM_AUTHINFO_UNAVAIL;
+
+	if ((fd = mailotp_client_connect(a->socket)) < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot reach mailotpd at %s: %s", a->socket,
+		           strerror(errno));
+		goto out;
+	}
+	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_CHAUTHTOK)) != 0 ||
+	    (r = add_caller(pamh, &m, user)) != 0 ||
+	    (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0 ||
+	    (!prelim && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_NEW_PASSWORD, new)) != 0) ||
+	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS, prelim ? MAILOTP_FLAG_PRELIM : 0)) !=
+	            0) {
+		ret = PAM_AUTHTOK_ERR;
+		goto out;
+	}
+	r = mailotp_client_call(fd, &m, &rep);
+	if (r != 0) {
+		pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+		goto out;
+	}
+	show(pamh, flags, &rep);
+	ret = status_to_pam(rep.status);
+out:
+	mailotp_msg_clear(&m);
+	mailotp_reply_clear(&rep);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct args a;
+	const char *user = NULL, *old = NULL, *new = NULL;
 	int ret;
 
-	(void)flags;
 	if ((ret = parse_args(pamh, argc, argv, &a)) != PAM_SUCCESS)
 		return ret;
-	/* Password changes through the daemon are not in this release: leave
-	 * them to the other modules of the stack. */
-	return PAM_IGNORE;
+	if ((ret = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS)
+		return ret;
+	if (user == NULL || *user == '\0')
+		return PAM_USER_UNKNOWN;
+
+	if (flags & PAM_PRELIM_CHECK) {
+		/* The current password (for a forced change: the temporary one),
+		 * checked now by the directory, so a wrong one is refused before
+		 * the new one is asked. */
+		ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &old, NULL);
+		if (ret != PAM_SUCCESS)
+			return ret;
+		ret = change_call(pamh, flags, &a, user, old != NULL ? old : "", NULL, true);
+		/* Linux-PAM: a service that cannot be reached in the preliminary
+		 * check is PAM_TRY_AGAIN, so nothing is changed anywhere. */
+		return ret == PAM_AUTHINFO_UNAVAIL ? PAM_TRY_AGAIN : ret;
+	}
+	if (!(flags & PAM_UPDATE_AUTHTOK))
+		return PAM_SERVICE_ERR;
+	ret = pam_get_item(pamh, PAM_OLDAUTHTOK, (const void **)&old);
+	if (ret != PAM_SUCCESS || old == NULL)
+		return PAM_AUTHTOK_RECOVERY_ERR;
+	/* New password and its retype; pam_get_authtok compares them. */
+	ret = pam_get_authtok(pamh, PAM_AUTHTOK, &new, NULL);
+	if (ret != PAM_SUCCESS)
+		return ret;
+	ret = change_call(pamh, flags, &a, user, old, new, false);
+	if (ret != PAM_SUCCESS)
+		/* Ask again next time instead of reusing a refused password. */
+		(void)pam_set_item(pamh, PAM_AUTHTOK, NULL);
+	return ret;
 }

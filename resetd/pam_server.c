@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "chpass.h"
 #include "ctx.h"
 #include "escape.h"
 #include "log.h"
@@ -175,32 +176,44 @@ static enum next handle_auth_code(struct conn *c, const struct mailotp_fields *f
 static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
                              struct mailotp_outcome *o)
 {
-	struct mailotp_account *a = NULL;
 	char *user = NULL;
-	int r;
 
 	memset(o, 0, sizeof(*o));
 	if (note_caller(c, f, &user) != 0) {
 		o->status = MAILOTP_ST_BAD_REQUEST;
 		snprintf(o->reason, sizeof(o->reason), "malformed account request");
-		goto out;
-	}
-	r = mailotp_account_find(c->ctx->ldap, c->ctx->cfg, user, &a);
-	if (r == 0) {
-		o->status = MAILOTP_ST_OK;
-		snprintf(o->reason, sizeof(o->reason), "account in good standing");
-	} else if (r == MAILOTP_ERR_NOT_FOUND) {
-		o->status = MAILOTP_ST_USER_UNKNOWN;
-		snprintf(o->reason, sizeof(o->reason), "unknown account");
 	} else {
-		o->status = MAILOTP_ST_UNAVAIL;
-		snprintf(o->reason, sizeof(o->reason), "account lookup failed: %s",
-		         mailotp_strerror(r));
+		mailotp_acct_check(&c->ctx->services, user, o);
 	}
-out:
 	log_decision(c, "account", o);
-	mailotp_account_free(a);
 	free(user);
+	return NEXT_CLOSE;
+}
+
+static enum next handle_chauthtok(struct conn *c, const struct mailotp_fields *f,
+                                  struct mailotp_outcome *o)
+{
+	char *user = NULL, *old = NULL, *new = NULL, *rhost = NULL;
+	uint32_t flags = 0;
+
+	memset(o, 0, sizeof(*o));
+	if (note_caller(c, f, &user) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_OLD_PASSWORD, 1, &old) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_NEW_PASSWORD, 0, &new) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_RHOST, 0, &rhost) != 0 ||
+	    mailotp_fields_u32(f, MAILOTP_TAG_FLAGS, 0, &flags) != 0 ||
+	    (new == NULL && !(flags & MAILOTP_FLAG_PRELIM))) {
+		o->status = MAILOTP_ST_BAD_REQUEST;
+		snprintf(o->reason, sizeof(o->reason), "malformed password change request");
+	} else {
+		mailotp_chpass(&c->ctx->services, user, old, new, (flags & MAILOTP_FLAG_PRELIM) != 0,
+		               rhost, o);
+	}
+	log_decision(c, (flags & MAILOTP_FLAG_PRELIM) ? "password-check" : "password", o);
+	free_secret(old);
+	free_secret(new);
+	free(user);
+	free(rhost);
 	return NEXT_CLOSE;
 }
 
@@ -213,6 +226,7 @@ static const struct handler {
     {MAILOTP_MSG_AUTH_BEGIN, NEXT_CLOSE, handle_auth_begin},
     {MAILOTP_MSG_AUTH_CODE, NEXT_CODE, handle_auth_code},
     {MAILOTP_MSG_ACCT, NEXT_CLOSE, handle_acct},
+    {MAILOTP_MSG_CHAUTHTOK, NEXT_CLOSE, handle_chauthtok},
 };
 
 static const struct handler *find_handler(uint8_t type, enum next state)

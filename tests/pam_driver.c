@@ -9,7 +9,9 @@
  *	RESULT authenticate PAM_SUCCESS
  *
  * usage: pam_driver SERVICE USER OPS [ANSWER...]
- *   OPS     comma-separated: auth, acct, chauthtok
+ *   OPS     comma-separated: auth, acct, chauthtok, each optionally
+ *           =PAM_CODE: the code it is expected to return for the run to
+ *           go on to the next op (default PAM_SUCCESS)
  *   ANSWER  one per prompt, in order. Special answers:
  *	@CODE:ADDR   the code in the newest mail to ADDR (runs $PAMDRV_CODE_CMD ADDR)
  *	@WRONG:ADDR  a well-formed code that is not the one mailed to ADDR
@@ -189,11 +191,20 @@ static const char *pam_name(int rc)
 	    {PAM_ABORT, "PAM_ABORT"},
 	    {PAM_AUTHTOK_RECOVERY_ERR, "PAM_AUTHTOK_RECOVERY_ERR"},
 	    {PAM_INCOMPLETE, "PAM_INCOMPLETE"},
+	    {PAM_TRY_AGAIN, "PAM_TRY_AGAIN"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].rc == rc)
 			return names[i].name;
 	return "PAM_OTHER";
+}
+
+static int pam_code(const char *name)
+{
+	for (int rc = 0; rc < 64; rc++)
+		if (strcmp(pam_name(rc), name) == 0)
+			return rc;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -213,6 +224,16 @@ int main(int argc, char **argv)
 	for (tok = strtok_r(ops, ",", &save); tok != NULL && n < 4;
 	     tok = strtok_r(NULL, ",", &save)) {
 		enum pamtest_ops op;
+		int expect = PAM_SUCCESS;
+		char *eq = strchr(tok, '=');
+		if (eq != NULL) {
+			*eq++ = '\0';
+			expect = pam_code(eq);
+			if (expect < 0) {
+				fprintf(stderr, "pam_driver: unknown PAM code %s\n", eq);
+				return 2;
+			}
+		}
 		if (strcmp(tok, "auth") == 0) {
 			op = PAMTEST_AUTHENTICATE;
 			opnames[n] = "authenticate";
@@ -228,7 +249,7 @@ int main(int argc, char **argv)
 		}
 		memset(&cases[n], 0, sizeof(cases[n]));
 		cases[n].pam_operation = op;
-		cases[n].expected_rv = PAM_SUCCESS;
+		cases[n].expected_rv = expect;
 		cases[n].op_rv = -1;
 		n++;
 	}

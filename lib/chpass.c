@@ -1,0 +1,178 @@
+/* The account stage and the password change (see chpass.h). */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "chpass.h"
+#include "escape.h"
+#include "i18n.h"
+#include "log.h"
+#include "mail.h"
+#include "policy.h"
+#include "pwhash.h"
+
+static void reset_outcome(struct mailotp_outcome *o, enum mailotp_status st)
+{
+	memset(o, 0, sizeof(*o));
+	o->status = st;
+}
+
+static void lookup_failed(struct mailotp_outcome *o, int r)
+{
+	if (r == MAILOTP_ERR_NOT_FOUND) {
+		o->status = MAILOTP_ST_USER_UNKNOWN;
+		snprintf(o->reason, sizeof(o->reason), "unknown account");
+	} else {
+		o->status = MAILOTP_ST_UNAVAIL;
+		snprintf(o->reason, sizeof(o->reason), "account lookup failed: %s",
+			 mailotp_strerror(r));
+	}
+}
+
+void mailotp_acct_check(const struct mailotp_services *s, const char *user,
+			struct mailotp_outcome *o)
+{
+	struct mailotp_account *a = NULL;
+	int r;
+
+	reset_outcome(o, MAILOTP_ST_DENIED);
+	if ((r = mailotp_account_find(s->ldap, s->cfg, user, &a)) != 0) {
+		lookup_failed(o, r);
+		return;
+	}
+	if (a->temp_expiry != 0 && s->now() >= a->temp_expiry) {
+		/* Whatever authenticated the user (an SSH key, another module),
+		 * the expired temporary password cannot be changed from: a new
+		 * one must be asked for. */
+		o->status = MAILOTP_ST_ACCT_EXPIRED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_TEMP_EXPIRED);
+		snprintf(o->reason, sizeof(o->reason), "temporary password expired");
+	} else if (a->temp_expiry != 0 || a->must_change) {
+		o->status = MAILOTP_ST_NEW_AUTHTOK_REQD;
+		mailotp_textf(o->info, sizeof(o->info), a->lang, MAILOTP_TXT_MUST_CHANGE);
+		snprintf(o->reason, sizeof(o->reason), "%s",
+			 a->temp_expiry != 0 ? "temporary password: change required"
+					     : "password change required");
+	} else {
+		o->status = MAILOTP_ST_OK;
+		snprintf(o->reason, sizeof(o->reason), "account in good standing");
+	}
+	mailotp_account_free(a);
+}
+
+void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
+		    const char *new_password, bool prelim_only, const char *rhost,
+		    struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	struct mailotp_account *a = NULL;
+	struct mailotp_bind_result br;
+	const char *personal[3];
+	char local[256], *hash = NULL;
+	size_t np = 0;
+	unsigned failed = 0;
+	int r;
+
+	reset_outcome(o, MAILOTP_ST_AUTHTOK_ERR);
+	if ((r = mailotp_account_find(s->ldap, cfg, user, &a)) != 0) {
+		lookup_failed(o, r);
+		goto out;
+	}
+	/* The current password, checked by the directory itself. */
+	r = mailotp_ldap_check_password(s->ldap, a->dn, old_password, &br);
+	if (r == MAILOTP_ERR_BAD_PASSWORD ||
+	    (r == 0 && a->temp_expiry != 0 && s->now() >= a->temp_expiry)) {
+		o->status = MAILOTP_ST_AUTHTOK_RECOVERY_ERR;
+		mailotp_textf(o->error, sizeof(o->error), a->lang,
+			      r == 0 ? MAILOTP_TXT_TEMP_EXPIRED : MAILOTP_TXT_OLD_WRONG);
+		snprintf(o->reason, sizeof(o->reason), "%s",
+			 r == 0 ? "temporary password expired" : "current password wrong");
+		goto out;
+	}
+	if (r != 0) {
+		lookup_failed(o, r);
+		goto out;
+	}
+	if (prelim_only) {
+		o->status = MAILOTP_ST_OK;
+		snprintf(o->reason, sizeof(o->reason), "current password accepted");
+		goto out;
+	}
+	if (new_password == NULL || strcmp(new_password, old_password) == 0) {
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_SAME_PASSWORD);
+		snprintf(o->reason, sizeof(o->reason), "new password equals the current one");
+		goto out;
+	}
+	if (a->login != NULL)
+		personal[np++] = a->login;
+	if (a->mail != NULL) {
+		snprintf(local, sizeof(local), "%.*s", (int)strcspn(a->mail, "@"), a->mail);
+		personal[np++] = local;
+	}
+	if (a->name != NULL)
+		personal[np++] = a->name;
+	if (mailotp_policy_check(s->policy, new_password, personal, np, &failed) != 0) {
+		mailotp_policy_explain(failed, cfg, a->lang, o->error, sizeof(o->error));
+		snprintf(o->reason, sizeof(o->reason), "new password refused by the policy (0x%x)",
+			 failed);
+		goto out;
+	}
+	if ((r = mailotp_pwhash(new_password, cfg->password_hash_opslimit,
+				cfg->password_hash_memlimit, &hash)) != 0 ||
+	    (r = mailotp_account_set_password(s->ldap, a, hash, s->now())) != 0) {
+		o->status = MAILOTP_ST_UNAVAIL;
+		snprintf(o->reason, sizeof(o->reason), "cannot store the new password: %s",
+			 mailotp_strerror(r));
+		goto out;
+	}
+	o->status = MAILOTP_ST_OK;
+	mailotp_textf(o->info, sizeof(o->info), a->lang, MAILOTP_TXT_PASSWORD_CHANGED);
+	snprintf(o->reason, sizeof(o->reason), "password changed (argon2id)");
+	mailotp_notify_changed(s, a, rhost);
+out:
+	if (hash != NULL) {
+		sodium_memzero(hash, strlen(hash));
+		free(hash);
+	}
+	mailotp_account_free(a);
+}
+
+/* Mails the "password changed" notice to the account and its notify recipients. */
+void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
+			    const char *client)
+{
+	const char *to[1 + MAILOTP_MAX_NOTIFY];
+	char when[32], err[256];
+	size_t n = 0;
+	time_t now = s->now();
+	struct tm tm;
+	int r;
+
+	if (a->mail != NULL)
+		to[n++] = a->mail;
+	for (size_t i = 0; i < a->n_notify; i++)
+		to[n++] = a->notify[i];
+	if (n == 0)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	{
+		const struct mailotp_tvar vars[] = {
+			{"user", a->login != NULL ? a->login : ""},
+			{"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
+			{"time", when},
+			{"rhost", client != NULL ? client : ""},
+		};
+		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, a->lang,
+					       MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,
+					       sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+	}
+	if (r != 0) {
+		char dn[256];
+		mailotp_log_escape(a->dn, dn, sizeof(dn));
+		mailotp_log(LOG_ERR, "notice: dn=\"%s\" result=failed: %s", dn, err);
+	}
+}
+

@@ -1,0 +1,37 @@
+/*
+ * The account stage and the password change of the PAM module, as pure
+ * logic over the directory (the daemon only moves frames):
+ *
+ *   account: a live temporary password or an administrator's forced
+ *            change -> NEW_AUTHTOK_REQD; an expired temporary password ->
+ *            ACCT_EXPIRED; unknown -> USER_UNKNOWN.
+ *   change:  the current password checked by binding as the account, the
+ *            new one checked against the policy and against the current
+ *            one, its argon2id hash written, temporary and forced-change
+ *            state cleared, a "password changed" notice mailed (to notify
+ *            recipients too).
+ */
+#ifndef MAILOTP_CHPASS_H
+#define MAILOTP_CHPASS_H
+
+#include "login.h"
+
+/* The account stage for user. */
+void mailotp_acct_check(const struct mailotp_services *s, const char *user,
+			struct mailotp_outcome *o);
+
+/*
+ * Changes user's password from old_password to new_password. With
+ * prelim_only, checks old_password only. Status OK, AUTHTOK_RECOVERY_ERR
+ * (current password wrong), AUTHTOK_ERR (new password refused: error says
+ * why), USER_UNKNOWN, UNAVAIL.
+ */
+void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
+		    const char *new_password, bool prelim_only, const char *rhost,
+		    struct mailotp_outcome *o);
+
+/* Mails the "password changed" notice to a and its notify recipients (errors logged). */
+void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
+			    const char *from_where);
+
+#endif /* MAILOTP_CHPASS_H */
