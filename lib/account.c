@@ -22,6 +22,9 @@
 #define AT_MUST "mailotpMustChange"
 #define AT_RESET_SENT "mailotpResetSentTime"
 #define AT_CHANGED "mailotpPasswordChangedTime"
+#define AT_CONSENT "mailotpConsentVersion"
+#define AT_CONSENT_TIME "mailotpConsentTime"
+#define AT_CONSENT_FROM "mailotpConsentFrom"
 
 void mailotp_gentime_format(time_t t, char buf[16])
 {
@@ -66,6 +69,7 @@ void mailotp_account_free(struct mailotp_account *a)
 	free(a->token_hash);
 	free(a->token_info);
 	free(a->reset_sent_raw);
+	free(a->consent_version);
 	free(a->otp_sent_raw);
 	free(a);
 }
@@ -126,7 +130,7 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
 }
 
 static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *cfg,
-			const char *lattr, struct mailotp_account *a)
+                        const char *lattr, struct mailotp_account *a)
 {
 	struct berval **v;
 	char *dn, *s;
@@ -211,6 +215,7 @@ static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *c
 	}
 	a->reset_sent_raw = first_value(ld, e, AT_RESET_SENT);
 	a->reset_sent = mailotp_gentime_parse(a->reset_sent_raw);
+	a->consent_version = first_value(ld, e, AT_CONSENT);
 	return 0;
 }
 
@@ -261,7 +266,7 @@ static bool login_matches(LDAP *ld, LDAPMessage *e, const char *attr, const char
  * not empty.
  */
 static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, const char *filter,
-		    const char *attr, const char *value, struct mailotp_account **out)
+                    const char *attr, const char *value, struct mailotp_account **out)
 {
 	char lattr[64];
 	char *attrs[24];
@@ -294,6 +299,7 @@ static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, co
 	attrs[na++] = AT_TEMP;
 	attrs[na++] = AT_MUST;
 	attrs[na++] = AT_RESET_SENT;
+	attrs[na++] = AT_CONSENT;
 	attrs[na] = NULL;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -301,7 +307,7 @@ static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, co
 			goto out;
 		/* Size limit 2: one is the answer, two means "not exactly one". */
 		rc = ldap_search_ext_s(ld, cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-				       NULL, NULL, &tv, 2, &res);
+		                       NULL, NULL, &tv, 2, &res);
 		if (rc == LDAP_SERVER_DOWN && attempt == 0) {
 			ldap_msgfree(res);
 			res = NULL;
@@ -313,7 +319,7 @@ static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, co
 	}
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
 		mailotp_log(LOG_ERR, "ldap: search under %s failed: %s", cfg->ldap_base,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		r = mailotp_ldap_err(rc);
 		goto out;
 	}
@@ -321,7 +327,7 @@ static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, co
 	if (count != 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
 			mailotp_log(LOG_WARNING,
-				    "ldap: a search matches more than one entry; refusing");
+			            "ldap: a search matches more than one entry; refusing");
 		r = MAILOTP_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -353,7 +359,7 @@ static bool value_ok(const char *v)
 }
 
 int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-			 const char *login, struct mailotp_account **out)
+                         const char *login, struct mailotp_account **out)
 {
 	char lattr[64], *filter = NULL;
 	int r;
@@ -371,7 +377,7 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 }
 
 int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				 const char *addr, struct mailotp_account **out)
+                                 const char *addr, struct mailotp_account **out)
 {
 	char *esc = NULL, *filter = NULL;
 	int r;
@@ -392,7 +398,7 @@ int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_co
 }
 
 int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				  const char *hash_hex, struct mailotp_account **out)
+                                  const char *hash_hex, struct mailotp_account **out)
 {
 	char filter[128];
 
@@ -411,7 +417,7 @@ int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_c
  * exactly one succeeds.
  */
 static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
-		      char **raw, time_t *when, time_t now, int interval, int *wait)
+                      char **raw, time_t *when, time_t now, int interval, int *wait)
 {
 	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {*raw, NULL};
 	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = oldv};
@@ -446,7 +452,7 @@ static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const c
 			return MAILOTP_ERR_THROTTLED;
 		}
 		mailotp_log(LOG_ERR, "ldap: cannot write %s of %s: %s", attr, a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	free(*raw);
@@ -456,20 +462,20 @@ static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const c
 }
 
 int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-			       int interval, int *wait)
+                               int interval, int *wait)
 {
 	return claim_time(l, a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval, wait);
 }
 
 int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-				int interval, int *wait)
+                                int interval, int *wait)
 {
 	return claim_time(l, a, AT_RESET_SENT, &a->reset_sent_raw, &a->reset_sent, now, interval,
-			  wait);
+	                  wait);
 }
 
 int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *info)
+                              const char *hash_hex, const char *info)
 {
 	char *hv[] = {(char *)hash_hex, NULL}, *iv[] = {(char *)info, NULL};
 	LDAPMod m1 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TOKEN, .mod_values = hv};
@@ -481,7 +487,7 @@ int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
 		return r;
 	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
 		mailotp_log(LOG_ERR, "ldap: cannot store a token for %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	free(a->token_hash);
@@ -492,10 +498,10 @@ int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
 }
 
 int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *userpassword, time_t now)
+                              const char *hash_hex, const char *userpassword, time_t now)
 {
 	char stamp[16], *hv[] = {(char *)hash_hex, NULL}, *pv[] = {(char *)userpassword, NULL},
-			*tv[] = {stamp, NULL};
+	                *tv[] = {stamp, NULL};
 	LDAPMod use = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN, .mod_values = hv};
 	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
 	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
@@ -524,7 +530,7 @@ int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
 		return MAILOTP_ERR_CONFLICT;
 	if (r != 0) {
 		mailotp_log(LOG_ERR, "ldap: cannot set the password of %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->temp_expiry = 0;
@@ -533,10 +539,10 @@ int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
 }
 
 int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
-				  const char *userpassword, time_t expires)
+                                  const char *userpassword, time_t expires)
 {
-	char stamp[16], *pv[] = {(char *)userpassword, NULL}, *ev[] = {stamp, NULL},
-			tru[] = "TRUE", *mv[] = {tru, NULL};
+	char stamp[16], *pv[] = {(char *)userpassword, NULL}, *ev[] = {stamp, NULL}, tru[] = "TRUE",
+	                *mv[] = {tru, NULL};
 	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
 	LDAPMod exp = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TEMP, .mod_values = ev};
 	LDAPMod must = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_MUST, .mod_values = mv};
@@ -559,7 +565,7 @@ int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account
 	mods[n] = NULL;
 	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
 		mailotp_log(LOG_ERR, "ldap: cannot set a temporary password for %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->temp_expiry = expires;
@@ -668,7 +674,7 @@ int mailotp_account_reset_failures(struct mailotp_ldap *l, struct mailotp_accoun
 }
 
 int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account *a,
-				 const char *userpassword, time_t now)
+                                 const char *userpassword, time_t now)
 {
 	char stamp[16], *pv[] = {(char *)userpassword, NULL}, *tv[] = {stamp, NULL};
 	LDAPMod pw = {.mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword", .mod_values = pv};
@@ -698,10 +704,37 @@ int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account 
 	mods[n] = NULL;
 	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
 		mailotp_log(LOG_ERR, "ldap: cannot set the password of %s: %s", a->dn,
-			    ldap_err2string(rc));
+		            ldap_err2string(rc));
 		return r;
 	}
 	a->temp_expiry = 0;
 	a->must_change = false;
+	return 0;
+}
+
+int mailotp_account_set_consent(struct mailotp_ldap *l, struct mailotp_account *a,
+                                const char *version, time_t now, const char *from)
+{
+	char stamp[16], *vv[] = {(char *)version, NULL}, *tv[] = {stamp, NULL},
+	                *fv[] = {(char *)from, NULL};
+	LDAPMod m1 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CONSENT, .mod_values = vv};
+	LDAPMod m2 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CONSENT_TIME, .mod_values = tv};
+	LDAPMod m3 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CONSENT_FROM, .mod_values = fv};
+	LDAPMod *mods[] = {&m1, &m2, &m3, NULL};
+	int r, rc;
+
+	if ((r = ensure_aux(l, a)) != 0)
+		return r;
+	mailotp_gentime_format(now, stamp);
+	/* An empty "from" is not a valid directoryString: say "local". */
+	if (from == NULL || from[0] == '\0')
+		fv[0] = "local";
+	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
+		mailotp_log(LOG_ERR, "ldap: cannot store the consent of %s: %s", a->dn,
+		            ldap_err2string(rc));
+		return r;
+	}
+	free(a->consent_version);
+	a->consent_version = strdup(version);
 	return 0;
 }

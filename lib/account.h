@@ -37,13 +37,14 @@ struct mailotp_account {
 	char *lang;   /* "en" or "ja": entry's language, else config */
 	bool has_aux; /* objectClass includes mailotpAccount */
 
-	char *login;          /* the value of the login attribute (e.g. uid), or NULL */
-	char *realm;          /* reset_realm_attr's value, or NULL */
-	char *token_hash;     /* mailotpTokenHash, or NULL */
-	char *token_info;     /* mailotpTokenInfo, or NULL */
-	time_t temp_expiry;   /* mailotpTempPasswordExpiry, 0 when none */
-	bool must_change;     /* mailotpMustChange TRUE */
-	char *reset_sent_raw; /* mailotpResetSentTime as stored, or NULL */
+	char *login;           /* the value of the login attribute (e.g. uid), or NULL */
+	char *realm;           /* reset_realm_attr's value, or NULL */
+	char *token_hash;      /* mailotpTokenHash, or NULL */
+	char *token_info;      /* mailotpTokenInfo, or NULL */
+	time_t temp_expiry;    /* mailotpTempPasswordExpiry, 0 when none */
+	bool must_change;      /* mailotpMustChange TRUE */
+	char *reset_sent_raw;  /* mailotpResetSentTime as stored, or NULL */
+	char *consent_version; /* mailotpConsentVersion, or NULL */
 	time_t reset_sent;
 
 	char *otp_sent_raw;   /* mailotpOtpSentTime as stored, or NULL */
@@ -101,22 +102,23 @@ int mailotp_account_reset_failures(struct mailotp_ldap *l,
  * ASCII case), for the e-mail-only reset form. Same returns as _find.
  */
 int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				 const char *addr, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+                                 const char *addr, struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 /* Finds the one account holding token hash hex (mailotpTokenHash). */
 int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				  const char *hash_hex, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+                                  const char *hash_hex,
+                                  struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 /*
  * Claims the right to mail a reset now (mailotpResetSentTime), as
  * mailotp_account_claim_send does for codes.
  */
 int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-				int interval, int *wait) MAILOTP_MUST_CHECK;
+                                int interval, int *wait) MAILOTP_MUST_CHECK;
 
 /* Stores a new token (replacing any older one: a newer link kills the older). */
 int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *info) MAILOTP_MUST_CHECK;
+                              const char *hash_hex, const char *info) MAILOTP_MUST_CHECK;
 
 /*
  * Uses the token up and sets the password in one modify: deletes exactly
@@ -125,37 +127,38 @@ int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
  * password and forced change, notes the time.
  */
 int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *userpassword,
-			      time_t now) MAILOTP_MUST_CHECK;
+                              const char *hash_hex, const char *userpassword,
+                              time_t now) MAILOTP_MUST_CHECK;
 
 /*
  * Sets a temporary password (its {ARGON2} hash) valid until expires, with
  * a forced change at the next login; removes a pending token.
  */
 int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
-				  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
+                                  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
 
 /*
  * Finds the one account whose ldap_mail_attr equals addr (apart from
  * ASCII case), for the e-mail-only reset form. Same returns as _find.
  */
 int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				 const char *addr, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+                                 const char *addr, struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 /* Finds the one account holding token hash hex (mailotpTokenHash). */
 int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-				  const char *hash_hex, struct mailotp_account **out) MAILOTP_MUST_CHECK;
+                                  const char *hash_hex,
+                                  struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 /*
  * Claims the right to mail a reset now (mailotpResetSentTime), as
  * mailotp_account_claim_send does for codes.
  */
 int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-				int interval, int *wait) MAILOTP_MUST_CHECK;
+                                int interval, int *wait) MAILOTP_MUST_CHECK;
 
 /* Stores a new token (replacing any older one: a newer link kills the older). */
 int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *info) MAILOTP_MUST_CHECK;
+                              const char *hash_hex, const char *info) MAILOTP_MUST_CHECK;
 
 /*
  * Uses the token up and sets the password in one modify: deletes exactly
@@ -164,22 +167,27 @@ int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
  * password and forced change, notes the time.
  */
 int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
-			      const char *hash_hex, const char *userpassword,
-			      time_t now) MAILOTP_MUST_CHECK;
+                              const char *hash_hex, const char *userpassword,
+                              time_t now) MAILOTP_MUST_CHECK;
 
 /*
  * Sets a temporary password (its {ARGON2} hash) valid until expires, with
  * a forced change at the next login; removes a pending token.
  */
 int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
-				  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
+                                  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
 
 /*
  * Sets a new password chosen by the user (its {ARGON2} hash): clears any
  * temporary password, forced change and pending token, notes the time.
  */
 int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account *a,
-				 const char *userpassword, time_t now) MAILOTP_MUST_CHECK;
+                                 const char *userpassword, time_t now) MAILOTP_MUST_CHECK;
+
+/* Stores the consent to terms version, with the time and where from. */
+int mailotp_account_set_consent(struct mailotp_ldap *l, struct mailotp_account *a,
+                                const char *version, time_t now,
+                                const char *from) MAILOTP_MUST_CHECK;
 
 /* Formats t as GeneralizedTime "YYYYMMDDHHMMSSZ" into buf[16]. */
 void mailotp_gentime_format(time_t t, char buf[16]);

@@ -2,6 +2,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "account.h"
@@ -27,21 +28,14 @@ static void lookup_failed(struct mailotp_outcome *o, int r)
 	} else {
 		o->status = MAILOTP_ST_UNAVAIL;
 		snprintf(o->reason, sizeof(o->reason), "account lookup failed: %s",
-			 mailotp_strerror(r));
+		         mailotp_strerror(r));
 	}
 }
 
-void mailotp_acct_check(const struct mailotp_services *s, const char *user,
-			struct mailotp_outcome *o)
+/* The account stage after consent: forced change and temporary passwords. */
+static void acct_state(const struct mailotp_services *s, const struct mailotp_account *a,
+                       struct mailotp_outcome *o)
 {
-	struct mailotp_account *a = NULL;
-	int r;
-
-	reset_outcome(o, MAILOTP_ST_DENIED);
-	if ((r = mailotp_account_find(s->ldap, s->cfg, user, &a)) != 0) {
-		lookup_failed(o, r);
-		return;
-	}
 	if (a->temp_expiry != 0 && s->now() >= a->temp_expiry) {
 		/* Whatever authenticated the user (an SSH key, another module),
 		 * the expired temporary password cannot be changed from: a new
@@ -53,18 +47,84 @@ void mailotp_acct_check(const struct mailotp_services *s, const char *user,
 		o->status = MAILOTP_ST_NEW_AUTHTOK_REQD;
 		mailotp_textf(o->info, sizeof(o->info), a->lang, MAILOTP_TXT_MUST_CHANGE);
 		snprintf(o->reason, sizeof(o->reason), "%s",
-			 a->temp_expiry != 0 ? "temporary password: change required"
-					     : "password change required");
+		         a->temp_expiry != 0 ? "temporary password: change required"
+		                             : "password change required");
 	} else {
 		o->status = MAILOTP_ST_OK;
 		snprintf(o->reason, sizeof(o->reason), "account in good standing");
 	}
+}
+
+static bool consent_needed(const struct mailotp_services *s, const struct mailotp_account *a)
+{
+	return s->terms_text != NULL &&
+	       (a->consent_version == NULL || strcmp(a->consent_version, s->terms_version) != 0);
+}
+
+void mailotp_acct_check(const struct mailotp_services *s, const char *user,
+                        struct mailotp_outcome *o)
+{
+	struct mailotp_account *a = NULL;
+	int r;
+
+	reset_outcome(o, MAILOTP_ST_DENIED);
+	if ((r = mailotp_account_find(s->ldap, s->cfg, user, &a)) != 0) {
+		lookup_failed(o, r);
+		return;
+	}
+	if (consent_needed(s, a)) {
+		o->status = MAILOTP_ST_CONSENT_REQUIRED;
+		/* The whole text travels in the reply's own field (INFO of the
+		 * outcome is too small): the daemon sends s->terms_text. */
+		mailotp_textf(o->prompt, sizeof(o->prompt), a->lang, MAILOTP_TXT_CONSENT_PROMPT);
+		snprintf(o->reason, sizeof(o->reason),
+		         "terms version %.40s not yet accepted (has %.40s)", s->terms_version,
+		         a->consent_version != NULL ? a->consent_version : "none");
+	} else {
+		acct_state(s, a, o);
+	}
+	mailotp_account_free(a);
+}
+
+void mailotp_acct_consent(const struct mailotp_services *s, const char *user, const char *answer,
+                          const char *from, struct mailotp_outcome *o)
+{
+	struct mailotp_account *a = NULL;
+	int r;
+
+	reset_outcome(o, MAILOTP_ST_PERM_DENIED);
+	if ((r = mailotp_account_find(s->ldap, s->cfg, user, &a)) != 0) {
+		lookup_failed(o, r);
+		return;
+	}
+	/* Exactly the word: not "y", not "YES ", not an empty line. */
+	if (answer == NULL || (strcmp(answer, "yes") != 0 && strcmp(answer, "はい") != 0)) {
+		o->status = MAILOTP_ST_PERM_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CONSENT_REFUSED);
+		snprintf(o->reason, sizeof(o->reason), "terms version %s refused",
+		         s->terms_version);
+		goto out;
+	}
+	if ((r = mailotp_account_set_consent(s->ldap, a, s->terms_version, s->now(), from)) != 0) {
+		o->status = MAILOTP_ST_UNAVAIL;
+		snprintf(o->reason, sizeof(o->reason), "cannot store the consent: %s",
+		         mailotp_strerror(r));
+		goto out;
+	}
+	acct_state(s, a, o);
+	{
+		char why[200];
+		snprintf(why, sizeof(why), "terms version %.40s accepted; %.100s", s->terms_version,
+		         o->reason);
+		snprintf(o->reason, sizeof(o->reason), "%.159s", why);
+	}
+out:
 	mailotp_account_free(a);
 }
 
 void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
-		    const char *new_password, bool prelim_only, const char *rhost,
-		    struct mailotp_outcome *o)
+                    const char *new_password, bool prelim_only, const char *rhost,
+                    struct mailotp_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = NULL;
@@ -86,9 +146,9 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 	    (r == 0 && a->temp_expiry != 0 && s->now() >= a->temp_expiry)) {
 		o->status = MAILOTP_ST_AUTHTOK_RECOVERY_ERR;
 		mailotp_textf(o->error, sizeof(o->error), a->lang,
-			      r == 0 ? MAILOTP_TXT_TEMP_EXPIRED : MAILOTP_TXT_OLD_WRONG);
+		              r == 0 ? MAILOTP_TXT_TEMP_EXPIRED : MAILOTP_TXT_OLD_WRONG);
 		snprintf(o->reason, sizeof(o->reason), "%s",
-			 r == 0 ? "temporary password expired" : "current password wrong");
+		         r == 0 ? "temporary password expired" : "current password wrong");
 		goto out;
 	}
 	if (r != 0) {
@@ -116,15 +176,15 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 	if (mailotp_policy_check(s->policy, new_password, personal, np, &failed) != 0) {
 		mailotp_policy_explain(failed, cfg, a->lang, o->error, sizeof(o->error));
 		snprintf(o->reason, sizeof(o->reason), "new password refused by the policy (0x%x)",
-			 failed);
+		         failed);
 		goto out;
 	}
 	if ((r = mailotp_pwhash(new_password, cfg->password_hash_opslimit,
-				cfg->password_hash_memlimit, &hash)) != 0 ||
+	                        cfg->password_hash_memlimit, &hash)) != 0 ||
 	    (r = mailotp_account_set_password(s->ldap, a, hash, s->now())) != 0) {
 		o->status = MAILOTP_ST_UNAVAIL;
 		snprintf(o->reason, sizeof(o->reason), "cannot store the new password: %s",
-			 mailotp_strerror(r));
+		         mailotp_strerror(r));
 		goto out;
 	}
 	o->status = MAILOTP_ST_OK;
@@ -141,7 +201,7 @@ out:
 
 /* Mails the "password changed" notice to the account and its notify recipients. */
 void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
-			    const char *client)
+                            const char *client)
 {
 	const char *to[1 + MAILOTP_MAX_NOTIFY];
 	char when[32], err[256];
@@ -160,14 +220,14 @@ void mailotp_notify_changed(const struct mailotp_services *s, const struct mailo
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 	{
 		const struct mailotp_tvar vars[] = {
-			{"user", a->login != NULL ? a->login : ""},
-			{"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
-			{"time", when},
-			{"rhost", client != NULL ? client : ""},
+		    {"user", a->login != NULL ? a->login : ""},
+		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
+		    {"time", when},
+		    {"rhost", client != NULL ? client : ""},
 		};
 		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, a->lang,
-					       MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,
-					       sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+		                               MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,
+		                               sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
 	}
 	if (r != 0) {
 		char dn[256];
@@ -175,4 +235,3 @@ void mailotp_notify_changed(const struct mailotp_services *s, const struct mailo
 		mailotp_log(LOG_ERR, "notice: dn=\"%s\" result=failed: %s", dn, err);
 	}
 }
-

@@ -16,9 +16,21 @@
 
 #include "login.h"
 
-/* The account stage for user. */
+/*
+ * The account stage for user. With terms configured and not yet accepted
+ * in their current version, the status is CONSENT_REQUIRED: info holds
+ * the terms, prompt the question; the answer goes to mailotp_acct_consent.
+ */
 void mailotp_acct_check(const struct mailotp_services *s, const char *user,
-			struct mailotp_outcome *o);
+                        struct mailotp_outcome *o);
+
+/*
+ * The answer to the consent question: exactly "yes" or "はい" accepts
+ * (stored on the entry: version, time, from), anything else refuses
+ * (PERM_DENIED). After acceptance the rest of the account stage runs.
+ */
+void mailotp_acct_consent(const struct mailotp_services *s, const char *user, const char *answer,
+                          const char *from, struct mailotp_outcome *o);
 
 /*
  * Changes user's password from old_password to new_password. With
@@ -27,11 +39,11 @@ void mailotp_acct_check(const struct mailotp_services *s, const char *user,
  * why), USER_UNKNOWN, UNAVAIL.
  */
 void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
-		    const char *new_password, bool prelim_only, const char *rhost,
-		    struct mailotp_outcome *o);
+                    const char *new_password, bool prelim_only, const char *rhost,
+                    struct mailotp_outcome *o);
 
 /* Mails the "password changed" notice to a and its notify recipients (errors logged). */
 void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
-			    const char *from_where);
+                            const char *from_where);
 
 #endif /* MAILOTP_CHPASS_H */

@@ -44,45 +44,63 @@ static const struct text texts[MAILOTP_TXT_COUNT] = {
          "このアカウントでワンタイムパスワードの誤りが続いたため、一時的にログイン"
          "できません。しばらくしてから再度お試しいただくか、管理者にお問い合わせくだ"
          "さい。"},
-	[MAILOTP_TXT_TEMP_EXPIRED] = {"Your temporary password has expired. Please ask for a new "
-	                              "one.",
-	                              "仮パスワードの有効期限が切れています。パスワードの再発行をもう一度お申し"
-	                              "込みください。"},
-	[MAILOTP_TXT_RESET_MISSING] = {"Please fill in every field.", "すべての項目を入力してください。"},
-	[MAILOTP_TXT_RESET_BAD_EMAIL] = {"Please enter a valid e-mail address.",
-	                                 "正しいメールアドレスを入力してください。"},
-	[MAILOTP_TXT_RESET_EMAIL_MISMATCH] = {"The two e-mail addresses do not match.",
-	                                      "メールアドレスとメールアドレス（確認用）が一致しません。"},
-	[MAILOTP_TXT_RESET_SENT_LINK] = {"If the address belongs to an account, a mail with a link to "
-	                                 "set a new password is on its way. The link is valid for %d "
-	                                 "minutes.",
-	                                 "入力されたメールアドレスがアカウントに登録されている場合、パスワード"
-	                                 "再設定用のURLを記載したメールを送信しました。URLの有効期限は %d 分で"
-	                                 "す。"},
-	[MAILOTP_TXT_RESET_SENT_TEMP] = {"If the details match an account, a temporary password is on "
-	                                 "its way to its e-mail address. It is valid for %d minutes; "
-	                                 "after logging in with it you must set a new password.",
-	                                 "入力内容が登録されているアカウントと一致する場合、登録メールアドレス宛に"
-	                                 "再発行パスワードを送信しました。再発行パスワードの有効時間は %d 分です。"
-	                                 "ログイン後、パスワードを変更してください。"},
-	[MAILOTP_TXT_RESET_PW_MISMATCH] = {"The two passwords do not match.",
-	                                   "パスワードとパスワード（確認用）が一致しません。"},
-	[MAILOTP_TXT_RESET_BAD_TOKEN] = {"This link is no longer valid: it was used, replaced by a "
-	                                 "newer one, or has expired. Please ask for a new one.",
-	                                 "このURLは無効です（使用済み、新しいURLの発行、または有効期限切れ）。"
-	                                 "もう一度お申し込みください。"},
-	[MAILOTP_TXT_RESET_UNAVAILABLE] = {"The service is unavailable right now; nothing was "
-	                                   "changed. Please try again later.",
-	                                   "現在サービスを利用できません。変更は行われていません。しばらくしてから"
-	                                   "再度お試しください。"},
-	[MAILOTP_TXT_RESET_DONE] = {"Your new password is set.", "パスワードの設定が完了しました。"},
-	[MAILOTP_TXT_MUST_CHANGE] = {"You must set a new password now.",
-	                             "パスワードの変更が必要です。新しいパスワードを設定してください。"},
-	[MAILOTP_TXT_OLD_WRONG] = {"The current password is wrong.", "現在のパスワードが違います。"},
-	[MAILOTP_TXT_SAME_PASSWORD] = {"The new password must differ from the current one.",
-	                               "新しいパスワードには現在と異なるパスワードを設定してください。"},
-	[MAILOTP_TXT_PASSWORD_CHANGED] = {"Your password has been changed.",
-	                                  "パスワードを変更しました。"},
+    [MAILOTP_TXT_TEMP_EXPIRED] =
+        {"Your temporary password has expired. Please ask for a new "
+         "one.",
+         "仮パスワードの有効期限が切れています。パスワードの再発行をもう一度お申し"
+         "込みください。"},
+    [MAILOTP_TXT_RESET_MISSING] = {"Please fill in every field.",
+                                   "すべての項目を入力してください。"},
+    [MAILOTP_TXT_RESET_BAD_EMAIL] = {"Please enter a valid e-mail address.",
+                                     "正しいメールアドレスを入力してください。"},
+    [MAILOTP_TXT_RESET_EMAIL_MISMATCH] =
+        {"The two e-mail addresses do not match.",
+         "メールアドレスとメールアドレス（確認用）が一致しません。"},
+    [MAILOTP_TXT_RESET_SENT_LINK] =
+        {"If the address belongs to an account, a mail with a link to "
+         "set a new password is on its way. The link is valid for %d "
+         "minutes.",
+         "入力されたメールアドレスがアカウントに登録されている場合、パスワード"
+         "再設定用のURLを記載したメールを送信しました。URLの有効期限は %d 分で"
+         "す。"},
+    [MAILOTP_TXT_RESET_SENT_TEMP] =
+        {"If the details match an account, a temporary password is on "
+         "its way to its e-mail address. It is valid for %d minutes; "
+         "after logging in with it you must set a new password.",
+         "入力内容が登録されているアカウントと一致する場合、登録メールアドレス宛に"
+         "再発行パスワードを送信しました。再発行パスワードの有効時間は %d 分です。"
+         "ログイン後、パスワードを変更してください。"},
+    [MAILOTP_TXT_RESET_PW_MISMATCH] = {"The two passwords do not match.",
+                                       "パスワードとパスワード（確認用）が一致しません。"},
+    [MAILOTP_TXT_RESET_BAD_TOKEN] =
+        {"This link is no longer valid: it was used, replaced by a "
+         "newer one, or has expired. Please ask for a new one.",
+         "このURLは無効です（使用済み、新しいURLの発行、または有効期限切れ）。"
+         "もう一度お申し込みください。"},
+    [MAILOTP_TXT_RESET_UNAVAILABLE] =
+        {"The service is unavailable right now; nothing was "
+         "changed. Please try again later.",
+         "現在サービスを利用できません。変更は行われていません。しばらくしてから"
+         "再度お試しください。"},
+    [MAILOTP_TXT_RESET_DONE] = {"Your new password is set.", "パスワードの設定が完了しました。"},
+    [MAILOTP_TXT_MUST_CHANGE] =
+        {"You must set a new password now.",
+         "パスワードの変更が必要です。新しいパスワードを設定してください。"},
+    [MAILOTP_TXT_OLD_WRONG] = {"The current password is wrong.", "現在のパスワードが違います。"},
+    [MAILOTP_TXT_SAME_PASSWORD] =
+        {"The new password must differ from the current one.",
+         "新しいパスワードには現在と異なるパスワードを設定してください。"},
+    [MAILOTP_TXT_PASSWORD_CHANGED] = {"Your password has been changed.",
+                                      "パスワードを変更しました。"},
+    [MAILOTP_TXT_CONSENT_PROMPT] =
+        {"Do you accept the terms of use and the privacy policy "
+         "above? Type yes to accept: ",
+         "上記の利用規約・プライバシーポリシーに同意しますか？同意する場合は「はい」"
+         "と入力してください: "},
+    [MAILOTP_TXT_CONSENT_REFUSED] =
+        {"You cannot log in without accepting the terms of use and "
+         "the privacy policy.",
+         "利用規約・プライバシーポリシーに同意いただけない場合はログインできません。"},
 };
 
 const char *mailotp_lang_pick(const char *lang)

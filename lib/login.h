@@ -37,13 +37,15 @@ struct mailotp_services {
 	struct mailotp_timing *timing;
 	time_t (*now)(void); /* wall clock; tests may replace it */
 	const struct mailotp_policy *policy;
+	const char *terms_text;    /* terms_file's text, NULL when no consent is asked */
+	const char *terms_version; /* terms_version, or a hash of the text */
 	/*
 	 * Runs fn(s, arg) later on a background thread, then free_arg(arg);
 	 * returns 0, or an error when the queue is full (then nothing runs
 	 * and arg is freed). NULL: run at once, in the caller's thread.
 	 */
 	int (*defer)(const struct mailotp_services *s, mailotp_job_fn fn, void *arg,
-		     void (*free_arg)(void *));
+	             void (*free_arg)(void *));
 };
 
 struct mailotp_login_request {

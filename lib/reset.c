@@ -28,7 +28,7 @@ static void outcome_init(struct mailotp_reset_outcome *o)
 }
 
 static void form_error(struct mailotp_reset_outcome *o, enum mailotp_reset_field field,
-		       const char *lang, enum mailotp_text_id id, const char *why)
+                       const char *lang, enum mailotp_text_id id, const char *why)
 {
 	o->status = MAILOTP_RESET_FORM_ERROR;
 	o->field = field;
@@ -69,7 +69,7 @@ static void job_free(void *arg)
 static void temp_password(char *out)
 {
 	static const char *const sets[4] = {"ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz",
-					    "23456789", "#%+-=?@"};
+	                                    "23456789", "#%+-=?@"};
 	for (size_t i = 0; i < TEMP_LEN; i++) {
 		/* Positions 0, 5, 10, 15 carry upper, lower, digit, symbol for
 		 * sure; every other one is drawn from letters and digits. */
@@ -90,11 +90,12 @@ static void minutes_str(int seconds, char *buf, size_t len)
 
 /* Mails a single-use link. Returns 0 or an error (logged by the caller). */
 static int issue_link(const struct mailotp_services *s, struct mailotp_account *a, time_t now,
-		      enum mailotp_token_purpose purpose, int ttl, const char *tmpl, char *err,
-		      size_t errlen)
+                      enum mailotp_token_purpose purpose, int ttl, const char *tmpl, char *err,
+                      size_t errlen)
 {
 	const struct mailotp_config *cfg = s->cfg;
-	char token[MAILOTP_TOKEN_LEN + 1], hex[MAILOTP_TOKEN_HASH_HEX], info[MAILOTP_TOKEN_INFO_LEN];
+	char token[MAILOTP_TOKEN_LEN + 1], hex[MAILOTP_TOKEN_HASH_HEX],
+	    info[MAILOTP_TOKEN_INFO_LEN];
 	char url[512], minutes[16], hours[16];
 	const char *to[1] = {a->mail};
 	int r;
@@ -113,15 +114,15 @@ static int issue_link(const struct mailotp_services *s, struct mailotp_account *
 	snprintf(hours, sizeof(hours), "%d", (ttl + 3599) / 3600);
 	{
 		const struct mailotp_tvar vars[] = {
-			{"url", url},
-			{"minutes", minutes},
-			{"hours", hours},
-			{"user", a->login != NULL ? a->login : ""},
-			{"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
+		    {"url", url},
+		    {"minutes", minutes},
+		    {"hours", hours},
+		    {"user", a->login != NULL ? a->login : ""},
+		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang, tmpl,
-					       to, 1, vars, sizeof(vars) / sizeof(vars[0]), err,
-					       errlen);
+		                               to, 1, vars, sizeof(vars) / sizeof(vars[0]), err,
+		                               errlen);
 	}
 out:
 	sodium_memzero(url, sizeof(url));
@@ -134,7 +135,7 @@ out:
  * refuses the write, the mailed password simply does not work.
  */
 static int issue_temporary(const struct mailotp_services *s, struct mailotp_account *a, time_t now,
-			   char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	char pw[TEMP_LEN + 1], minutes[16], *hash = NULL;
@@ -143,27 +144,27 @@ static int issue_temporary(const struct mailotp_services *s, struct mailotp_acco
 
 	temp_password(pw);
 	if ((r = mailotp_pwhash(pw, cfg->password_hash_opslimit, cfg->password_hash_memlimit,
-				&hash)) != 0) {
+	                        &hash)) != 0) {
 		snprintf(err, errlen, "cannot hash: %s", mailotp_strerror(r));
 		goto out;
 	}
 	minutes_str(cfg->reset_ttl, minutes, sizeof(minutes));
 	{
 		const struct mailotp_tvar vars[] = {
-			{"password", pw},
-			{"minutes", minutes},
-			{"user", a->login != NULL ? a->login : ""},
-			{"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
+		    {"password", pw},
+		    {"minutes", minutes},
+		    {"user", a->login != NULL ? a->login : ""},
+		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
-					       MAILOTP_TMPL_RESET_TEMPORARY, to, 1, vars,
-					       sizeof(vars) / sizeof(vars[0]), err, errlen);
+		                               MAILOTP_TMPL_RESET_TEMPORARY, to, 1, vars,
+		                               sizeof(vars) / sizeof(vars[0]), err, errlen);
 	}
 	if (r != 0)
 		goto out;
 	if ((r = mailotp_account_set_temporary(s->ldap, a, hash, now + cfg->reset_ttl)) != 0)
 		snprintf(err, errlen, "mailed, but the directory refused it: %s",
-			 mailotp_strerror(r));
+		         mailotp_strerror(r));
 out:
 	sodium_memzero(pw, sizeof(pw));
 	if (hash != NULL) {
@@ -174,7 +175,7 @@ out:
 }
 
 int mailotp_reset_issue(const struct mailotp_services *s, struct mailotp_account *a,
-			enum mailotp_issue_kind kind, char *err, size_t errlen)
+                        enum mailotp_issue_kind kind, char *err, size_t errlen)
 {
 	time_t now = s->now();
 
@@ -185,10 +186,10 @@ int mailotp_reset_issue(const struct mailotp_services *s, struct mailotp_account
 	switch (kind) {
 	case MAILOTP_ISSUE_RESET_LINK:
 		return issue_link(s, a, now, MAILOTP_TOKEN_RESET, s->cfg->reset_ttl,
-				  MAILOTP_TMPL_RESET_LINK, err, errlen);
+		                  MAILOTP_TMPL_RESET_LINK, err, errlen);
 	case MAILOTP_ISSUE_INVITE:
 		return issue_link(s, a, now, MAILOTP_TOKEN_INVITE, s->cfg->invite_ttl,
-				  MAILOTP_TMPL_INVITE, err, errlen);
+		                  MAILOTP_TMPL_INVITE, err, errlen);
 	case MAILOTP_ISSUE_TEMPORARY:
 		return issue_temporary(s, a, now, err, errlen);
 	}
@@ -214,53 +215,57 @@ static void request_job(const struct mailotp_services *s, void *arg)
 		r = mailotp_account_find(s->ldap, cfg, j->user, &a);
 		/* Realm and address must agree too; which one did not is not told. */
 		if (r == 0 && (a->realm == NULL || strcmp(a->realm, j->realm) != 0 ||
-			       a->mail == NULL || strcasecmp(a->mail, j->email) != 0)) {
+		               a->mail == NULL || strcasecmp(a->mail, j->email) != 0)) {
 			mailotp_account_free(a);
 			a = NULL;
 			r = MAILOTP_ERR_NOT_FOUND;
 		}
 	}
 	if (r != 0) {
-		mailotp_log(LOG_NOTICE, "reset-request: for=\"%s\" client=\"%s\" result=no-mail: %s",
-			    who, client,
-			    r == MAILOTP_ERR_NOT_FOUND ? "no matching account" : mailotp_strerror(r));
+		mailotp_log(
+		    LOG_NOTICE, "reset-request: for=\"%s\" client=\"%s\" result=no-mail: %s", who,
+		    client,
+		    r == MAILOTP_ERR_NOT_FOUND ? "no matching account" : mailotp_strerror(r));
 		goto out;
 	}
 	if (a->mail == NULL) {
 		mailotp_log(LOG_NOTICE,
-			    "reset-request: for=\"%s\" client=\"%s\" result=no-mail: the account "
-			    "has no valid mail address",
-			    who, client);
+		            "reset-request: for=\"%s\" client=\"%s\" result=no-mail: the account "
+		            "has no valid mail address",
+		            who, client);
 		goto out;
 	}
 	if ((r = mailotp_account_claim_reset(s->ldap, a, now, MAILOTP_RESET_MIN_INTERVAL, &wait)) !=
 	    0) {
 		mailotp_log(LOG_NOTICE,
-			    "reset-request: for=\"%s\" client=\"%s\" result=no-mail: %s",
-			    who, client,
-			    r == MAILOTP_ERR_THROTTLED ? "asked again too soon (mail bombing guard)"
-						       : mailotp_strerror(r));
+		            "reset-request: for=\"%s\" client=\"%s\" result=no-mail: %s", who,
+		            client,
+		            r == MAILOTP_ERR_THROTTLED ? "asked again too soon (mail bombing guard)"
+		                                       : mailotp_strerror(r));
 		goto out;
 	}
 	r = mailotp_reset_issue(s, a,
-				cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? MAILOTP_ISSUE_TEMPORARY
-									   : MAILOTP_ISSUE_RESET_LINK,
-				err, sizeof(err));
+	                        cfg->reset_mode == MAILOTP_RESET_TEMPORARY
+	                            ? MAILOTP_ISSUE_TEMPORARY
+	                            : MAILOTP_ISSUE_RESET_LINK,
+	                        err, sizeof(err));
 	mailotp_log_escape(a->dn, dn, sizeof(dn));
 	if (r != 0)
-		mailotp_log(LOG_ERR, "reset-request: for=\"%s\" dn=\"%s\" client=\"%s\" result=failed: %s",
-			    who, dn, client, err);
+		mailotp_log(LOG_ERR,
+		            "reset-request: for=\"%s\" dn=\"%s\" client=\"%s\" result=failed: %s",
+		            who, dn, client, err);
 	else
-		mailotp_log(LOG_NOTICE, "reset-request: for=\"%s\" dn=\"%s\" client=\"%s\" result=mailed: %s",
-			    who, dn, client,
-			    cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? "temporary password"
-								       : "reset link");
+		mailotp_log(LOG_NOTICE,
+		            "reset-request: for=\"%s\" dn=\"%s\" client=\"%s\" result=mailed: %s",
+		            who, dn, client,
+		            cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? "temporary password"
+		                                                       : "reset link");
 out:
 	mailotp_account_free(a);
 }
 
-void mailotp_reset_request(const struct mailotp_services *s, const struct mailotp_reset_request *req,
-			   struct mailotp_reset_outcome *o)
+void mailotp_reset_request(const struct mailotp_services *s,
+                           const struct mailotp_reset_request *req, struct mailotp_reset_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	const char *lang = mailotp_lang_pick(req->lang);
@@ -271,30 +276,30 @@ void mailotp_reset_request(const struct mailotp_services *s, const struct mailot
 	if (cfg->reset_request_fields == MAILOTP_FIELDS_EMAIL) {
 		if (empty(req->email))
 			return form_error(o, MAILOTP_FIELD_EMAIL, lang, MAILOTP_TXT_RESET_MISSING,
-					  "e-mail missing");
+			                  "e-mail missing");
 		if (empty(req->email_confirm))
 			return form_error(o, MAILOTP_FIELD_EMAIL_CONFIRM, lang,
-					  MAILOTP_TXT_RESET_MISSING, "confirmation missing");
+			                  MAILOTP_TXT_RESET_MISSING, "confirmation missing");
 		if (!mailotp_addr_valid(req->email))
 			return form_error(o, MAILOTP_FIELD_EMAIL, lang, MAILOTP_TXT_RESET_BAD_EMAIL,
-					  "not an e-mail address");
+			                  "not an e-mail address");
 		if (strcasecmp(req->email, req->email_confirm) != 0)
 			return form_error(o, MAILOTP_FIELD_EMAIL_CONFIRM, lang,
-					  MAILOTP_TXT_RESET_EMAIL_MISMATCH,
-					  "e-mail and confirmation differ");
+			                  MAILOTP_TXT_RESET_EMAIL_MISMATCH,
+			                  "e-mail and confirmation differ");
 	} else {
 		if (empty(req->realm))
 			return form_error(o, MAILOTP_FIELD_REALM, lang, MAILOTP_TXT_RESET_MISSING,
-					  "realm missing");
+			                  "realm missing");
 		if (empty(req->user))
 			return form_error(o, MAILOTP_FIELD_USER, lang, MAILOTP_TXT_RESET_MISSING,
-					  "user missing");
+			                  "user missing");
 		if (empty(req->email))
 			return form_error(o, MAILOTP_FIELD_EMAIL, lang, MAILOTP_TXT_RESET_MISSING,
-					  "e-mail missing");
+			                  "e-mail missing");
 		if (!mailotp_addr_valid(req->email))
 			return form_error(o, MAILOTP_FIELD_EMAIL, lang, MAILOTP_TXT_RESET_BAD_EMAIL,
-					  "not an e-mail address");
+			                  "not an e-mail address");
 	}
 	/* The answer must not depend on the account: only the directory's
 	 * health is checked now, everything else happens in the background. */
@@ -320,15 +325,16 @@ void mailotp_reset_request(const struct mailotp_services *s, const struct mailot
 		mailotp_log(LOG_WARNING, "reset-request: queue full, request dropped");
 	}
 	mailotp_textf(o->message, sizeof(o->message), lang,
-		      cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? MAILOTP_TXT_RESET_SENT_TEMP
-								 : MAILOTP_TXT_RESET_SENT_LINK,
-		      (cfg->reset_ttl + 59) / 60);
+	              cfg->reset_mode == MAILOTP_RESET_TEMPORARY ? MAILOTP_TXT_RESET_SENT_TEMP
+	                                                         : MAILOTP_TXT_RESET_SENT_LINK,
+	              (cfg->reset_ttl + 59) / 60);
 	snprintf(o->reason, sizeof(o->reason), "request accepted");
 }
 
 /* Finds the live token's account; BAD_TOKEN for anything else. */
 static int find_live(const struct mailotp_services *s, const char *token, char *hex,
-		     struct mailotp_account **out, struct mailotp_reset_outcome *o, const char *lang)
+                     struct mailotp_account **out, struct mailotp_reset_outcome *o,
+                     const char *lang)
 {
 	enum mailotp_token_purpose purpose;
 	time_t expires;
@@ -367,7 +373,7 @@ bad:
 }
 
 void mailotp_reset_check(const struct mailotp_services *s, const char *token,
-			 struct mailotp_reset_outcome *o)
+                         struct mailotp_reset_outcome *o)
 {
 	struct mailotp_account *a = NULL;
 	char hex[MAILOTP_TOKEN_HASH_HEX];
@@ -379,8 +385,8 @@ void mailotp_reset_check(const struct mailotp_services *s, const char *token,
 }
 
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
-			    const char *password, const char *password_confirm, const char *lang,
-			    const char *client, struct mailotp_reset_outcome *o)
+                            const char *password, const char *password_confirm, const char *lang,
+                            const char *client, struct mailotp_reset_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = NULL;
@@ -395,14 +401,14 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 	if (find_live(s, token, hex, &a, o, lang) != 0)
 		goto out;
 	if (empty(password) || empty(password_confirm)) {
-		form_error(o, empty(password) ? MAILOTP_FIELD_PASSWORD
-					      : MAILOTP_FIELD_PASSWORD_CONFIRM,
-			   lang, MAILOTP_TXT_RESET_MISSING, "password missing");
+		form_error(
+		    o, empty(password) ? MAILOTP_FIELD_PASSWORD : MAILOTP_FIELD_PASSWORD_CONFIRM,
+		    lang, MAILOTP_TXT_RESET_MISSING, "password missing");
 		goto out;
 	}
 	if (strcmp(password, password_confirm) != 0) {
 		form_error(o, MAILOTP_FIELD_PASSWORD_CONFIRM, lang, MAILOTP_TXT_RESET_PW_MISMATCH,
-			   "passwords differ");
+		           "passwords differ");
 		goto out;
 	}
 	if (a->login != NULL)
@@ -418,11 +424,11 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 		o->field = MAILOTP_FIELD_PASSWORD;
 		mailotp_policy_explain(failed, cfg, lang, o->message, sizeof(o->message));
 		snprintf(o->reason, sizeof(o->reason), "password refused by the policy (0x%x)",
-			 failed);
+		         failed);
 		goto out;
 	}
 	if ((r = mailotp_pwhash(password, cfg->password_hash_opslimit, cfg->password_hash_memlimit,
-				&hash)) != 0) {
+	                        &hash)) != 0) {
 		unavailable(o, lang, r);
 		goto out;
 	}
@@ -430,7 +436,8 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 	if (r == MAILOTP_ERR_CONFLICT) {
 		o->status = MAILOTP_RESET_BAD_TOKEN;
 		mailotp_textf(o->message, sizeof(o->message), lang, MAILOTP_TXT_RESET_BAD_TOKEN);
-		snprintf(o->reason, sizeof(o->reason), "token used concurrently by another request");
+		snprintf(o->reason, sizeof(o->reason),
+		         "token used concurrently by another request");
 		goto out;
 	}
 	if (r != 0) {

@@ -29,11 +29,12 @@
 
 /* The public outcome of a step; the same for existing and unknown accounts. */
 enum mailotp_reset_status {
-	MAILOTP_RESET_OK = 0,       /* request: "if it matched, a mail is on its way"; complete: done */
-	MAILOTP_RESET_FORM_ERROR,   /* the form is wrong (missing field, e-mails differ, passwords differ) */
-	MAILOTP_RESET_POLICY,       /* complete: the new password breaks the policy (message says why) */
-	MAILOTP_RESET_BAD_TOKEN,    /* unknown, used, expired, altered, wrong purpose: all alike */
-	MAILOTP_RESET_UNAVAILABLE,  /* the directory is down: try later; nothing was changed */
+	MAILOTP_RESET_OK = 0, /* request: "if it matched, a mail is on its way"; complete: done */
+	MAILOTP_RESET_FORM_ERROR, /* the form is wrong (missing field, e-mails differ, passwords
+	                             differ) */
+	MAILOTP_RESET_POLICY, /* complete: the new password breaks the policy (message says why) */
+	MAILOTP_RESET_BAD_TOKEN,   /* unknown, used, expired, altered, wrong purpose: all alike */
+	MAILOTP_RESET_UNAVAILABLE, /* the directory is down: try later; nothing was changed */
 };
 
 /* Which field a form error is about, for the page to mark it. */
@@ -60,8 +61,8 @@ struct mailotp_reset_request {
 	const char *email_confirm;
 	const char *realm;
 	const char *user;
-	const char *client;  /* the client's address, for the log and the notice */
-	const char *lang;    /* the page's language: "en" or "ja" */
+	const char *client; /* the client's address, for the log and the notice */
+	const char *lang;   /* the page's language: "en" or "ja" */
 };
 
 /*
@@ -72,8 +73,9 @@ struct mailotp_reset_request {
  * MAILOTP_RESET_MIN_INTERVAL seconds (the others are dropped silently,
  * logged). The outcome is OK for a match and for no match alike.
  */
-void mailotp_reset_request(const struct mailotp_services *s, const struct mailotp_reset_request *req,
-			   struct mailotp_reset_outcome *o);
+void mailotp_reset_request(const struct mailotp_services *s,
+                           const struct mailotp_reset_request *req,
+                           struct mailotp_reset_outcome *o);
 
 /*
  * Whether token (as given in the link) is a live reset or invite token
@@ -81,7 +83,7 @@ void mailotp_reset_request(const struct mailotp_services *s, const struct mailot
  * (or UNAVAILABLE).
  */
 void mailotp_reset_check(const struct mailotp_services *s, const char *token,
-			 struct mailotp_reset_outcome *o);
+                         struct mailotp_reset_outcome *o);
 
 /*
  * Step 2. Checks that the two passwords agree and meet the policy, then
@@ -89,14 +91,14 @@ void mailotp_reset_check(const struct mailotp_services *s, const char *token,
  * mails the "password changed" notice (to notify recipients too).
  */
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
-			    const char *password, const char *password_confirm, const char *lang,
-			    const char *client, struct mailotp_reset_outcome *o);
+                            const char *password, const char *password_confirm, const char *lang,
+                            const char *client, struct mailotp_reset_outcome *o);
 
 /* What an administrator (mailotpctl) or a request hands out. */
 enum mailotp_issue_kind {
 	MAILOTP_ISSUE_RESET_LINK = 1, /* reset token, valid reset_ttl, template reset_link */
 	MAILOTP_ISSUE_INVITE,         /* invite token, valid invite_ttl, template invite */
-	MAILOTP_ISSUE_TEMPORARY,      /* temporary password, valid reset_ttl, template reset_temporary */
+	MAILOTP_ISSUE_TEMPORARY, /* temporary password, valid reset_ttl, template reset_temporary */
 };
 
 /*
@@ -106,7 +108,7 @@ enum mailotp_issue_kind {
  * Returns 0 or an error with the reason in err.
  */
 int mailotp_reset_issue(const struct mailotp_services *s, struct mailotp_account *a,
-			enum mailotp_issue_kind kind, char *err, size_t errlen) MAILOTP_MUST_CHECK;
+                        enum mailotp_issue_kind kind, char *err, size_t errlen) MAILOTP_MUST_CHECK;
 
 #define MAILOTP_RESET_MIN_INTERVAL 60
 

@@ -21,7 +21,7 @@ int mailotp_token_new(char *token, char *hex)
 
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(token, MAILOTP_TOKEN_LEN + 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	hash_hex(token, hex);
 	return 0;
@@ -52,11 +52,10 @@ void mailotp_token_info(enum mailotp_token_purpose purpose, time_t expires, char
 
 	mailotp_gentime_format(expires, t);
 	snprintf(out, MAILOTP_TOKEN_INFO_LEN, "%s %s",
-		 purpose == MAILOTP_TOKEN_INVITE ? "invite" : "reset", t);
+	         purpose == MAILOTP_TOKEN_INVITE ? "invite" : "reset", t);
 }
 
-int mailotp_token_info_parse(const char *info, enum mailotp_token_purpose *purpose,
-			     time_t *expires)
+int mailotp_token_info_parse(const char *info, enum mailotp_token_purpose *purpose, time_t *expires)
 {
 	const char *sp;
 

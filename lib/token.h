@@ -14,8 +14,8 @@
 #include "mailotp/error.h"
 
 #define MAILOTP_TOKEN_BYTES 32
-#define MAILOTP_TOKEN_LEN 43       /* base64url, no padding */
-#define MAILOTP_TOKEN_HASH_HEX 65  /* 64 hex digits + NUL */
+#define MAILOTP_TOKEN_LEN 43      /* base64url, no padding */
+#define MAILOTP_TOKEN_HASH_HEX 65 /* 64 hex digits + NUL */
 #define MAILOTP_TOKEN_INFO_LEN 40
 
 enum mailotp_token_purpose {
@@ -43,6 +43,6 @@ void mailotp_token_info(enum mailotp_token_purpose purpose, time_t expires, char
  * purpose, bad time).
  */
 int mailotp_token_info_parse(const char *info, enum mailotp_token_purpose *purpose,
-			     time_t *expires) MAILOTP_MUST_CHECK;
+                             time_t *expires) MAILOTP_MUST_CHECK;
 
 #endif /* MAILOTP_TOKEN_H */

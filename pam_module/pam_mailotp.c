@@ -255,6 +255,76 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	return PAM_SUCCESS;
 }
 
+/* PAM messages should stay under PAM_MAX_MSG_SIZE (512): pieces of whole lines. */
+#define TERMS_CHUNK 480
+
+/*
+ * Shows a long text as several PAM_TEXT_INFO messages, cut after a line
+ * end where possible and never inside a UTF-8 character.
+ */
+static int show_long(pam_handle_t *pamh, const char *text)
+{
+	size_t len = strlen(text), pos = 0;
+
+	while (pos < len) {
+		size_t n = len - pos, cut;
+		int r;
+
+		if (n > TERMS_CHUNK) {
+			cut = TERMS_CHUNK;
+			for (size_t i = TERMS_CHUNK; i > TERMS_CHUNK / 2; i--)
+				if (text[pos + i - 1] == '\n') {
+					cut = i;
+					break;
+				}
+			/* No line end near: back up to a character boundary. */
+			while (cut > 0 && ((unsigned char)text[pos + cut] & 0xC0) == 0x80)
+				cut--;
+			n = cut;
+		}
+		if ((r = pam_info(pamh, "%.*s", (int)n, text + pos)) != PAM_SUCCESS)
+			return r;
+		pos += n;
+	}
+	return PAM_SUCCESS;
+}
+
+/*
+ * The consent step: the terms, the question (echo on), the answer sent.
+ * Anything but an answer the daemon accepts (including a conversation
+ * that cannot ask: cron, a non-interactive service) is PAM_PERM_DENIED.
+ */
+static int consent(pam_handle_t *pamh, int flags, int fd, struct mailotp_reply *rep)
+{
+	struct mailotp_msg m = {0};
+	char *answer = NULL;
+	int r, ret;
+
+	if (rep->info == NULL || rep->prompt == NULL)
+		return PAM_PERM_DENIED;
+	if (show_long(pamh, rep->info) != PAM_SUCCESS ||
+	    pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &answer, "%s", rep->prompt) != PAM_SUCCESS) {
+		free(answer);
+		pam_syslog(pamh, LOG_NOTICE, "consent could not be asked: denied");
+		return PAM_PERM_DENIED;
+	}
+	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_CONSENT)) == 0)
+		r = mailotp_msg_add_str(&m, MAILOTP_TAG_ANSWER,
+		                        answer == NULL || strlen(answer) > 64 ? "" : answer);
+	free(answer);
+	mailotp_reply_clear(rep);
+	if (r == 0)
+		r = mailotp_client_call(fd, &m, rep);
+	mailotp_msg_clear(&m);
+	if (r != 0) {
+		pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	show(pamh, flags, rep);
+	ret = status_to_pam(rep->status);
+	return ret == PAM_AUTH_ERR ? PAM_PERM_DENIED : ret;
+}
+
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct mailotp_reply rep = {0};
@@ -283,6 +353,10 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	}
 	if ((r = mailotp_client_call(fd, &m, &rep)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "mailotpd did not answer: %s", mailotp_strerror(r));
+		goto out;
+	}
+	if (rep.status == MAILOTP_ST_CONSENT_REQUIRED) {
+		ret = consent(pamh, flags, fd, &rep);
 		goto out;
 	}
 	show(pamh, flags, &rep);
@@ -315,7 +389,7 @@ static int change_call(pam_handle_t *pamh, int flags, const struct args *a, cons
 	    (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0 ||
 	    (!prelim && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_NEW_PASSWORD, new)) != 0) ||
 	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS, prelim ? MAILOTP_FLAG_PRELIM : 0)) !=
-	            0) {
+	        0) {
 		ret = PAM_AUTHTOK_ERR;
 		goto out;
 	}

@@ -24,6 +24,8 @@ struct mailotpd_ctx {
 	struct mailotp_templates *templates;
 	struct mailotp_ldap *ldap;
 	struct mailotp_policy *policy;
+	char *terms_text; /* NULL without terms_file */
+	char terms_version[65];
 	struct mailotp_services services;
 };
 

@@ -61,7 +61,7 @@ int mailotpd_jobs_start(void)
 }
 
 int mailotpd_jobs_defer(const struct mailotp_services *s, mailotp_job_fn fn, void *arg,
-			void (*free_arg)(void *))
+                        void (*free_arg)(void *))
 {
 	struct job *j;
 

@@ -17,7 +17,7 @@ int mailotpd_jobs_start(void) MAILOTP_MUST_CHECK;
 
 /* The `defer` of struct mailotp_services: keeps the context alive until the job ran. */
 int mailotpd_jobs_defer(const struct mailotp_services *s, mailotp_job_fn fn, void *arg,
-			void (*free_arg)(void *));
+                        void (*free_arg)(void *));
 
 /* Runs what is queued, then stops the workers. */
 void mailotpd_jobs_stop(void);

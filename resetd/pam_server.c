@@ -43,8 +43,10 @@ struct conn {
 	pid_t pid;
 	struct mailotpd_ctx *ctx;
 	struct mailotp_login login;
+	char *acct_user; /* the account whose consent is asked */
 	/* Escaped copies of the caller's strings, for the log lines. */
 	char user[96], service[48], rhost[96];
+	char rhost_raw[256]; /* as the client gave it, for the consent record */
 };
 
 /* What a handler tells the connection loop. */
@@ -99,6 +101,9 @@ static int note_caller(struct conn *c, const struct mailotp_fields *f, char **us
 	mailotp_log_escape(*user, c->user, sizeof(c->user));
 	mailotp_log_escape(service != NULL ? service : "", c->service, sizeof(c->service));
 	mailotp_log_escape(rhost != NULL ? rhost : "", c->rhost, sizeof(c->rhost));
+	/* Kept only when it is clean text: it is stored on the entry as is. */
+	snprintf(c->rhost_raw, sizeof(c->rhost_raw), "%s",
+	         rhost != NULL && mailotp_utf8_is_clean(rhost, strlen(rhost)) ? rhost : "");
 out:
 	free(service);
 	free(rhost);
@@ -186,7 +191,29 @@ static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
 		mailotp_acct_check(&c->ctx->services, user, o);
 	}
 	log_decision(c, "account", o);
+	if (o->status == MAILOTP_ST_CONSENT_REQUIRED) {
+		c->acct_user = user;
+		return NEXT_CONSENT;
+	}
 	free(user);
+	return NEXT_CLOSE;
+}
+
+static enum next handle_consent(struct conn *c, const struct mailotp_fields *f,
+                                struct mailotp_outcome *o)
+{
+	char *answer = NULL, *rhost = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (mailotp_fields_str(f, MAILOTP_TAG_ANSWER, 0, &answer) != 0) {
+		o->status = MAILOTP_ST_BAD_REQUEST;
+		snprintf(o->reason, sizeof(o->reason), "malformed consent answer");
+	} else {
+		mailotp_acct_consent(&c->ctx->services, c->acct_user, answer, c->rhost_raw, o);
+	}
+	log_decision(c, "consent", o);
+	free(answer);
+	free(rhost);
 	return NEXT_CLOSE;
 }
 
@@ -206,8 +233,8 @@ static enum next handle_chauthtok(struct conn *c, const struct mailotp_fields *f
 		o->status = MAILOTP_ST_BAD_REQUEST;
 		snprintf(o->reason, sizeof(o->reason), "malformed password change request");
 	} else {
-		mailotp_chpass(&c->ctx->services, user, old, new, (flags & MAILOTP_FLAG_PRELIM) != 0,
-		               rhost, o);
+		mailotp_chpass(&c->ctx->services, user, old, new,
+		               (flags & MAILOTP_FLAG_PRELIM) != 0, rhost, o);
 	}
 	log_decision(c, (flags & MAILOTP_FLAG_PRELIM) ? "password-check" : "password", o);
 	free_secret(old);
@@ -227,6 +254,7 @@ static const struct handler {
     {MAILOTP_MSG_AUTH_CODE, NEXT_CODE, handle_auth_code},
     {MAILOTP_MSG_ACCT, NEXT_CLOSE, handle_acct},
     {MAILOTP_MSG_CHAUTHTOK, NEXT_CLOSE, handle_chauthtok},
+    {MAILOTP_MSG_CONSENT, NEXT_CONSENT, handle_consent},
 };
 
 static const struct handler *find_handler(uint8_t type, enum next state)
@@ -237,7 +265,8 @@ static const struct handler *find_handler(uint8_t type, enum next state)
 	return NULL;
 }
 
-static int send_outcome(int fd, uint8_t type, const struct mailotp_outcome *o)
+static int send_outcome(int fd, uint8_t type, const struct mailotp_outcome *o,
+                        const char *long_info)
 {
 	struct mailotp_msg m;
 	int r;
@@ -245,7 +274,10 @@ static int send_outcome(int fd, uint8_t type, const struct mailotp_outcome *o)
 	if ((r = mailotp_msg_init(&m, type)) != 0)
 		return r;
 	if ((r = mailotp_msg_add_u32(&m, MAILOTP_TAG_STATUS, (uint32_t)o->status)) != 0 ||
-	    (o->info[0] != '\0' && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_INFO, o->info)) != 0) ||
+	    (long_info != NULL &&
+	     (r = mailotp_msg_add_str(&m, MAILOTP_TAG_INFO, long_info)) != 0) ||
+	    (long_info == NULL && o->info[0] != '\0' &&
+	     (r = mailotp_msg_add_str(&m, MAILOTP_TAG_INFO, o->info)) != 0) ||
 	    (o->error[0] != '\0' &&
 	     (r = mailotp_msg_add_str(&m, MAILOTP_TAG_ERROR, o->error)) != 0) ||
 	    (o->prompt[0] != '\0' &&
@@ -321,12 +353,14 @@ static void conn_serve(struct conn *c)
 			    LOG_WARNING,
 			    "pam socket: peer uid:%u pid:%d: request type %u not expected here",
 			    (unsigned)c->uid, (int)c->pid, (unsigned)m.type);
-			(void)send_outcome(c->fd, (uint8_t)(m.type | MAILOTP_MSG_REPLY), &o);
+			(void)send_outcome(c->fd, (uint8_t)(m.type | MAILOTP_MSG_REPLY), &o, NULL);
 			mailotp_msg_clear(&m);
 			return;
 		}
 		state = h->fn(c, &f, &o);
-		r = send_outcome(c->fd, (uint8_t)(m.type | MAILOTP_MSG_REPLY), &o);
+		r = send_outcome(
+		    c->fd, (uint8_t)(m.type | MAILOTP_MSG_REPLY), &o,
+		    o.status == MAILOTP_ST_CONSENT_REQUIRED ? c->ctx->services.terms_text : NULL);
 		mailotp_msg_clear(&m);
 		if (r != 0 || state == NEXT_CLOSE)
 			return;
@@ -340,6 +374,7 @@ static void *conn_thread(void *arg)
 
 	conn_serve(c);
 	mailotp_login_clear(&c->login);
+	free(c->acct_user);
 	close(c->fd);
 	mailotpd_ctx_unref(c->ctx);
 	sodium_memzero(c, sizeof(*c));
@@ -358,7 +393,7 @@ static void refuse(int fd, enum mailotp_status st)
 
 	memset(&o, 0, sizeof(o));
 	o.status = st;
-	(void)send_outcome(fd, MAILOTP_MSG_REPLY, &o);
+	(void)send_outcome(fd, MAILOTP_MSG_REPLY, &o, NULL);
 	close(fd);
 }
 

@@ -12,6 +12,7 @@ integration_tests = \
 	tests/login_codes.sh \
 	tests/login_faults.sh \
 	tests/password.sh \
+	tests/consent.sh \
 	tests/daemon.sh
 TESTS += $(integration_tests)
 dist_check_SCRIPTS += $(integration_tests)
