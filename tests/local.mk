@@ -46,3 +46,4 @@ tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
 # Integration tests live in tests/integration.mk (the test-bed and the
 # scripts that use it).
 include tests/integration.mk
+include tests/bench/bench.mk
