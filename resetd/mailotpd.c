@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "http_server.h"
 #include "jobs.h"
 #include "ldap_pool.h"
 #include "log.h"
@@ -83,7 +84,8 @@ static void no_core_dumps(void)
 /* The PAM socket: handed over by systemd, or opened here. */
 static int open_pam_socket(const struct mailotp_config *cfg)
 {
-	int n = sd_listen_fds(1);
+	/* 0: keep LISTEN_FDS for the web service, which takes the second fd. */
+	int n = sd_listen_fds(0);
 
 	if (n > 0) {
 		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
@@ -175,6 +177,9 @@ int main(int argc, char **argv)
 
 	if ((fd = open_pam_socket(ctx->cfg)) < 0)
 		return 1;
+	/* Bound before privileges drop (a port below 1024 needs root). */
+	if (mailotpd_http_listen(ctx->cfg) != 0)
+		return 1;
 	if (drop_privileges(ctx->cfg) != 0)
 		return 1;
 	no_core_dumps();
@@ -189,6 +194,11 @@ int main(int argc, char **argv)
 	}
 	if (mailotpd_pam_start(fd) != 0) {
 		mailotp_log(LOG_ERR, "cannot start the PAM socket server");
+		return 1;
+	}
+	/* Threads start only now: they would not survive daemon()'s fork. */
+	if (mailotpd_http_start(ctx->cfg) != 0) {
+		mailotp_log(LOG_ERR, "cannot start the reset web service");
 		return 1;
 	}
 	mailotp_log(LOG_NOTICE, "mailotpd %s ready: config %s, pam socket %s", PACKAGE_VERSION,
@@ -212,6 +222,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	(void)sd_notify(0, "STOPPING=1");
+	mailotpd_http_stop();
 	mailotpd_pam_stop(SHUTDOWN_GRACE_S);
 	mailotpd_jobs_stop();
 	mailotpd_ctx_set_current(NULL);

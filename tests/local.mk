@@ -47,3 +47,4 @@ tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
 # scripts that use it).
 include tests/integration.mk
 include tests/bench/bench.mk
+include tests/web.mk
