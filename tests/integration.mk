@@ -13,6 +13,7 @@ integration_tests = \
 	tests/login_faults.sh \
 	tests/password.sh \
 	tests/consent.sh \
+	tests/reset_temporary.sh \
 	tests/daemon.sh
 TESTS += $(integration_tests)
 dist_check_SCRIPTS += $(integration_tests)
