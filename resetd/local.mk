@@ -9,4 +9,5 @@ resetd_mailotpd_SOURCES = \
 resetd_mailotpd_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS) -fPIE
 resetd_mailotpd_LDFLAGS = $(AM_LDFLAGS) -pie
 resetd_mailotpd_LDADD = lib/libmailotp.la $(SYSTEMD_LIBS)
+include resetd/ctl.mk
 include resetd/http.mk
