@@ -223,7 +223,7 @@ void mailotp_notify_changed(const struct mailotp_services *s, const struct mailo
 		    {"user", a->login != NULL ? a->login : ""},
 		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
 		    {"time", when},
-		    {"rhost", client != NULL ? client : ""},
+		    {"rhost", client != NULL && client[0] != '\0' ? client : "local"},
 		};
 		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, a->lang,
 		                               MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,

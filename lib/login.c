@@ -101,7 +101,8 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 		    {"user", req->user},
 		    {"name", a->name != NULL ? a->name : req->user},
 		    {"service", req->service != NULL ? req->service : ""},
-		    {"rhost", req->rhost != NULL ? req->rhost : ""},
+		    /* Said in the mail, so an unexpected code shows where it came from. */
+		    {"rhost", req->rhost != NULL && req->rhost[0] != '\0' ? req->rhost : "local"},
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
 		                               MAILOTP_TMPL_OTP, to, 1, vars,

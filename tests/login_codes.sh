@@ -9,7 +9,8 @@ set -u
 tb_init
 tb_start_slapd || bail_out "slapd did not start"
 tb_start_smtp || bail_out "SMTP sink did not start"
-tb_write_config "$TB_DIR/mailotp.conf" otp_ttl 2 otp_lockout_failures 5 otp_lockout_time 600
+tb_write_config "$TB_DIR/mailotp.conf" otp_lockout_failures 5 otp_lockout_time 600
+tb_write_config "$TB_DIR/short.conf" otp_ttl 2 otp_lockout_failures 5 otp_lockout_time 600
 tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
 pam_std_services
 PW='Alice-Passw0rd!'
@@ -28,7 +29,10 @@ pam_run mailotp alice auth "$PW" @CODE:$A
 is "$PAM_RESULT" PAM_SUCCESS "a right code passes"
 is "$(tb_ldap_get "$(tb_user_dn alice)" mailotpOtpFailures)" "" "and clears the count"
 
-# An expired code is refused (otp_ttl 2).
+# An expired code is refused (a daemon with otp_ttl 2; only here, so that a
+# loaded machine cannot make the other codes expire).
+tb_stop_daemon
+tb_start_daemon "$TB_DIR/short.conf" || bail_out "mailotpd did not restart"
 # The code command waits 3 s before reading the mail: the user was slow.
 cat >"$TB_DIR/slow_code.sh" <<EOS
 #!/bin/bash
@@ -36,10 +40,12 @@ sleep 3
 exec $TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR "\$1"
 EOS
 chmod +x "$TB_DIR/slow_code.sh"
-PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
+PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
 	PAMDRV_CODE_CMD="$TB_DIR/slow_code.sh" "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
 like "$PAM_OUT" "ERROR The one-time code has expired.*RESULT authenticate PAM_AUTH_ERR" "a code typed after otp_ttl is refused as expired"
+tb_stop_daemon
+tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not restart"
 
 # A code belongs to its transaction: the code mailed in one login is
 # refused in the next one (which mailed its own).

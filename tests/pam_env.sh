@@ -35,10 +35,10 @@ pam_std_services() {
 pam_run() {
 	local t0 t1
 	t0=$(date +%s%N)
-	PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
+	PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
 		LD_PRELOAD="$PAM_WRAPPER_LIB" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-		PAMDRV_CODE_CMD="$TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR --wait 5" \
+		PAMDRV_CODE_CMD="$TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR --wait 20" \
 		"$PAM_DRIVER" "$@" 2>>"$TB_DIR/pam_driver.err") || true
 	t1=$(date +%s%N)
 	PAM_MS=$(((t1 - t0) / 1000000))

@@ -136,14 +136,33 @@ class Browser:
 
     def get(self, url):
         self.d.get(url)
+        self.settle()
 
     def submit(self, button_css="form button[type=submit]"):
         """Click the form's button and wait for the next page."""
         html = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.CSS_SELECTOR, button_css).click()
         WebDriverWait(self.d, WAIT).until(EC.staleness_of(html))
-        WebDriverWait(self.d, WAIT).until(
-            lambda d: d.execute_script("return document.readyState") == "complete")
+        self.settle()
+
+    def settle(self):
+        """Wait until the new document is complete and its <main> is there.
+
+        Under load Chromium can report readyState of a document that is
+        then replaced, and a handle taken too early goes stale ("node does
+        not belong to the document"): also wait for two readings of the
+        same <main> a moment apart."""
+        def stable(d):
+            try:
+                if d.execute_script("return document.readyState") != "complete":
+                    return False
+                m1 = d.find_element(By.TAG_NAME, "main")
+                time.sleep(0.15)
+                m2 = d.find_element(By.TAG_NAME, "main")
+                return m1.id == m2.id and m2.is_displayed()
+            except WebDriverException:
+                return False
+        WebDriverWait(self.d, WAIT).until(stable)
 
     def fill(self, name, value):
         el = self.d.find_element(By.NAME, name)

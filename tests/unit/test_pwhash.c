@@ -194,6 +194,7 @@ static void test_verify_bounds(void **state)
 }
 
 /* libsodium's -1 when argon2 cannot get its memory becomes MAILOTP_ERR_CRYPTO. */
+#if !defined(__SANITIZE_ADDRESS__)
 static void test_out_of_memory(void **state)
 {
 	struct rlimit rl = {256 * MIB, 256 * MIB};
@@ -201,9 +202,6 @@ static void test_out_of_memory(void **state)
 	int status = 0;
 
 	(void)state;
-#if defined(__SANITIZE_ADDRESS__)
-	skip(); /* ASan reserves terabytes of shadow: no RLIMIT_AS under it */
-#endif
 	if (sizeof(size_t) <= 4)
 		skip();
 	pid = fork();
@@ -221,6 +219,7 @@ static void test_out_of_memory(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
+#endif
 
 int main(void)
 {
@@ -229,7 +228,11 @@ int main(void)
 	    cmocka_unit_test(test_japanese),      cmocka_unit_test(test_salted),
 	    cmocka_unit_test(test_golden),        cmocka_unit_test(test_is_argon2id),
 	    cmocka_unit_test(test_hash_bounds),   cmocka_unit_test(test_verify_bounds),
+#if !defined(__SANITIZE_ADDRESS__)
+	    /* ASan reserves terabytes of shadow memory: no RLIMIT_AS under it
+	     * (and cmocka's TAP "not ok # SKIP" would count as a failure). */
 	    cmocka_unit_test(test_out_of_memory),
+#endif
 	};
 
 	if (sodium_init() < 0)

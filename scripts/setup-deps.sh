@@ -1,0 +1,71 @@
+#!/bin/bash
+# Install what mailotp needs to build, test and run its demo on Debian 12.
+# Idempotent: when every package is already installed it does nothing (no
+# apt-get update), so a developer's re-run costs a second.  As root on a
+# fresh machine it preseeds slapd (no default database: the test-bed runs
+# its own throwaway slapd), runs `apt-get update` and installs the lot.
+#
+#   scripts/setup-deps.sh            # install what is missing
+#   scripts/setup-deps.sh --list     # print the package list and exit
+#   scripts/setup-deps.sh --check    # exit 1 if something is missing
+set -euo pipefail
+
+BUILD_PKGS=(
+	build-essential autoconf automake libtool pkg-config autopoint gettext
+	libpam0g-dev libsodium-dev libldap-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libsystemd-dev libcmocka-dev libpam-wrapper
+	libpamtest0-dev
+)
+TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl)
+# tests/web_browser.sh drives the reset pages in headless chromium (it
+# skips itself without them)
+BROWSER_PKGS=(chromium chromium-driver python3-selenium fonts-ipafont-gothic)
+PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BROWSER_PKGS[@]}")
+
+case "${1:-}" in
+--list)
+	printf '%s\n' "${PKGS[@]}"
+	exit 0
+	;;
+--check | '') ;;
+*)
+	echo "usage: $0 [--list|--check]" >&2
+	exit 2
+	;;
+esac
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[[ "$st" == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "setup-deps: all ${#PKGS[@]} packages are installed"
+	exit 0
+fi
+echo "setup-deps: missing: ${missing[*]}"
+[[ "${1:-}" != --check ]] || exit 1
+
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=(sudo)
+	else
+		echo "setup-deps: run as root (or install sudo) to install them" >&2
+		exit 1
+	fi
+else
+	SUDO=()
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# slapd must not build a default database (or ask for an admin password):
+# the tests and the demo start their own slapd on a free loopback port.
+echo 'slapd slapd/no_configuration boolean true' | "${SUDO[@]}" debconf-set-selections
+"${SUDO[@]}" apt-get update
+# install the whole list (not only the missing ones): apt-get marks them
+# manually installed and leaves the ones already there alone
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	"${PKGS[@]}"
+echo "setup-deps: done"
