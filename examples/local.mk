@@ -76,4 +76,5 @@ EXTRA_DIST += \
 	examples/pam.d/sshd \
 	examples/pam.d/sshd-otp-only \
 	examples/pam.d/login \
-	examples/sshd_config.d/mailotp.conf
+	examples/sshd_config.d/mailotp.conf \
+	examples/nginx/mailotp-reset.conf

@@ -138,46 +138,6 @@ int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account
                                   const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
 
 /*
- * Finds the one account whose ldap_mail_attr equals addr (apart from
- * ASCII case), for the e-mail-only reset form. Same returns as _find.
- */
-int mailotp_account_find_by_mail(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-                                 const char *addr, struct mailotp_account **out) MAILOTP_MUST_CHECK;
-
-/* Finds the one account holding token hash hex (mailotpTokenHash). */
-int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_config *cfg,
-                                  const char *hash_hex,
-                                  struct mailotp_account **out) MAILOTP_MUST_CHECK;
-
-/*
- * Claims the right to mail a reset now (mailotpResetSentTime), as
- * mailotp_account_claim_send does for codes.
- */
-int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-                                int interval, int *wait) MAILOTP_MUST_CHECK;
-
-/* Stores a new token (replacing any older one: a newer link kills the older). */
-int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
-                              const char *hash_hex, const char *info) MAILOTP_MUST_CHECK;
-
-/*
- * Uses the token up and sets the password in one modify: deletes exactly
- * the value hash_hex (so of concurrent uses one wins; the others get
- * MAILOTP_ERR_CONFLICT), writes userpassword, clears any temporary
- * password and forced change, notes the time.
- */
-int mailotp_account_use_token(struct mailotp_ldap *l, struct mailotp_account *a,
-                              const char *hash_hex, const char *userpassword,
-                              time_t now) MAILOTP_MUST_CHECK;
-
-/*
- * Sets a temporary password (its {ARGON2} hash) valid until expires, with
- * a forced change at the next login; removes a pending token.
- */
-int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account *a,
-                                  const char *userpassword, time_t expires) MAILOTP_MUST_CHECK;
-
-/*
  * Sets a new password chosen by the user (its {ARGON2} hash): clears any
  * temporary password, forced change and pending token, notes the time.
  */

@@ -104,7 +104,8 @@ static int issue_link(const struct mailotp_services *s, struct mailotp_account *
 		return r;
 	mailotp_token_info(purpose, now + ttl, info);
 	/* The link is built from reset_public_url only, never from the request. */
-	snprintf(url, sizeof(url), "%s/reset?token=%s", cfg->reset_public_url, token);
+	snprintf(url, sizeof(url), "%s/%s?token=%s", cfg->reset_public_url,
+	         purpose == MAILOTP_TOKEN_INVITE ? "invite" : "reset", token);
 	sodium_memzero(token, sizeof(token));
 	if ((r = mailotp_account_set_token(s->ldap, a, hex, info)) != 0) {
 		snprintf(err, errlen, "cannot store the token: %s", mailotp_strerror(r));
@@ -332,9 +333,9 @@ void mailotp_reset_request(const struct mailotp_services *s,
 }
 
 /* Finds the live token's account; BAD_TOKEN for anything else. */
-static int find_live(const struct mailotp_services *s, const char *token, char *hex,
-                     struct mailotp_account **out, struct mailotp_reset_outcome *o,
-                     const char *lang)
+static int find_live(const struct mailotp_services *s, const char *token,
+                     enum mailotp_token_purpose want, char *hex, struct mailotp_account **out,
+                     struct mailotp_reset_outcome *o, const char *lang)
 {
 	enum mailotp_token_purpose purpose;
 	time_t expires;
@@ -354,9 +355,13 @@ static int find_live(const struct mailotp_services *s, const char *token, char *
 		snprintf(o->reason, sizeof(o->reason), "unknown or used token");
 		goto bad;
 	}
-	if (mailotp_token_info_parse((*out)->token_info, &purpose, &expires) != 0 ||
-	    (purpose != MAILOTP_TOKEN_RESET && purpose != MAILOTP_TOKEN_INVITE)) {
+	if (mailotp_token_info_parse((*out)->token_info, &purpose, &expires) != 0) {
 		snprintf(o->reason, sizeof(o->reason), "token without valid info");
+		goto bad;
+	}
+	if (purpose != want) {
+		snprintf(o->reason, sizeof(o->reason), "token of another purpose (%s)",
+		         purpose == MAILOTP_TOKEN_INVITE ? "invite" : "reset");
 		goto bad;
 	}
 	if (s->now() >= expires) {
@@ -373,20 +378,21 @@ bad:
 }
 
 void mailotp_reset_check(const struct mailotp_services *s, const char *token,
-                         struct mailotp_reset_outcome *o)
+                         enum mailotp_token_purpose purpose, struct mailotp_reset_outcome *o)
 {
 	struct mailotp_account *a = NULL;
 	char hex[MAILOTP_TOKEN_HASH_HEX];
 
 	outcome_init(o);
-	if (find_live(s, token, hex, &a, o, "en") == 0)
+	if (find_live(s, token, purpose, hex, &a, o, "en") == 0)
 		snprintf(o->reason, sizeof(o->reason), "token valid");
 	mailotp_account_free(a);
 }
 
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
-                            const char *password, const char *password_confirm, const char *lang,
-                            const char *client, struct mailotp_reset_outcome *o)
+                            enum mailotp_token_purpose purpose, const char *password,
+                            const char *password_confirm, const char *lang, const char *client,
+                            struct mailotp_reset_outcome *o)
 {
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = NULL;
@@ -398,7 +404,7 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 
 	outcome_init(o);
 	lang = mailotp_lang_pick(lang);
-	if (find_live(s, token, hex, &a, o, lang) != 0)
+	if (find_live(s, token, purpose, hex, &a, o, lang) != 0)
 		goto out;
 	if (empty(password) || empty(password_confirm)) {
 		form_error(

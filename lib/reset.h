@@ -26,6 +26,7 @@
 
 #include "account.h"
 #include "login.h"
+#include "token.h"
 
 /* The public outcome of a step; the same for existing and unknown accounts. */
 enum mailotp_reset_status {
@@ -78,12 +79,13 @@ void mailotp_reset_request(const struct mailotp_services *s,
                            struct mailotp_reset_outcome *o);
 
 /*
- * Whether token (as given in the link) is a live reset or invite token
- * today. Does not use it up (mail scanners open links). OK or BAD_TOKEN
+ * Whether token (as given in the link) is a live token of this purpose
+ * today (an invite token is not a reset token: each has its own page).
+ * Does not use it up (mail scanners open links). OK or BAD_TOKEN
  * (or UNAVAILABLE).
  */
 void mailotp_reset_check(const struct mailotp_services *s, const char *token,
-                         struct mailotp_reset_outcome *o);
+                         enum mailotp_token_purpose purpose, struct mailotp_reset_outcome *o);
 
 /*
  * Step 2. Checks that the two passwords agree and meet the policy, then
@@ -91,8 +93,9 @@ void mailotp_reset_check(const struct mailotp_services *s, const char *token,
  * mails the "password changed" notice (to notify recipients too).
  */
 void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
-                            const char *password, const char *password_confirm, const char *lang,
-                            const char *client, struct mailotp_reset_outcome *o);
+                            enum mailotp_token_purpose purpose, const char *password,
+                            const char *password_confirm, const char *lang, const char *client,
+                            struct mailotp_reset_outcome *o);
 
 /* What an administrator (mailotpctl) or a request hands out. */
 enum mailotp_issue_kind {

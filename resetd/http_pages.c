@@ -461,7 +461,7 @@ static void page_reset_form(struct sbuf *b, const struct mailotpd_page_in *in, e
 	sb_fmt(b, tx(in->lang, T_RULE), in->cfg->password_min_length,
 	       in->cfg->password_min_classes);
 	sb_str(b, "</p>\n");
-	html_form_open(b, in, "reset");
+	html_form_open(b, in, in->action != NULL ? in->action : "reset");
 	sb_str(b, "<input type=\"hidden\" name=\"token\" value=\"");
 	sb_html(b, in->token);
 	sb_str(b, "\">\n");

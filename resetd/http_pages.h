@@ -50,6 +50,7 @@ struct mailotpd_page_in {
 	bool lang_from_query;             /* keep ?lang= on the form actions */
 	const char *csrf;                 /* the forms' hidden csrf field */
 	const char *token;                /* the reset form's hidden token field */
+	const char *action;               /* the reset form's target: "reset" or "invite" */
 	const char *message;              /* a specific error text (from lib/reset), or NULL */
 	enum mailotp_reset_field field;   /* the field the error is about */
 	const char *email, *realm, *user; /* what was typed, shown again on a form error */

@@ -55,6 +55,7 @@ struct http_req {
 	const char *lang;
 	bool lang_from_query;
 	bool json;
+	enum mailotp_token_purpose purpose; /* /reset or /invite */
 
 	/* the body (POST) */
 	struct MHD_PostProcessor *pp;

@@ -22,6 +22,8 @@ static void finish_index(struct http_req *rq);
 static void finish_request(struct http_req *rq);
 static void finish_reset_get(struct http_req *rq);
 static void finish_reset_post(struct http_req *rq);
+static void finish_invite_get(struct http_req *rq);
+static void finish_invite_post(struct http_req *rq);
 static void finish_healthz(struct http_req *rq);
 
 static const struct http_route routes[] = {
@@ -29,6 +31,10 @@ static const struct http_route routes[] = {
     {"POST", "/request", "request", MAILOTPD_BUCKET_REQUEST, finish_request},
     {"GET", "/reset", NULL, 0, finish_reset_get},
     {"POST", "/reset", "reset", MAILOTPD_BUCKET_RESET, finish_reset_post},
+    /* Invites (mailotpctl add/invite) set the first password on a page of their
+     * own: an invite token is not a reset token, and the other way round. */
+    {"GET", "/invite", NULL, 0, finish_invite_get},
+    {"POST", "/invite", "invite", MAILOTPD_BUCKET_RESET, finish_invite_post},
     {"GET", "/healthz", NULL, 0, finish_healthz},
 };
 
@@ -161,6 +167,7 @@ form_error:
 	if (error_page == MAILOTPD_PAGE_RESET_ERROR &&
 	    token_shaped(rq->val[HF_TOKEN], rq->len[HF_TOKEN]))
 		in.token = rq->val[HF_TOKEN];
+	in.action = rq->route->form;
 	http_answer_page(rq, error_page, &in, rq->route->form);
 	return false;
 }
@@ -225,6 +232,12 @@ static void finish_request(struct http_req *rq)
 		http_defer(rq, run_request);
 }
 
+/* The form (and CSRF) name of the set-password page this request is on. */
+static const char *form_of(const struct http_req *rq)
+{
+	return rq->purpose == MAILOTP_TOKEN_INVITE ? "invite" : "reset";
+}
+
 /* --- GET /reset?token=T: shows the form, never uses the token up */
 
 static void run_reset_check(struct mailotpd_job *job)
@@ -236,13 +249,14 @@ static void run_reset_check(struct mailotpd_job *job)
 
 	memset(&o, 0, sizeof(o));
 	o.status = MAILOTP_RESET_UNAVAILABLE;
-	mailotp_reset_check(&rq->ctx->services, token, &o);
+	mailotp_reset_check(&rq->ctx->services, token, rq->purpose, &o);
 	http_page_in_init(rq, &in);
 	switch (o.status) {
 	case MAILOTP_RESET_OK:
 		log_result(rq, "ok", o.reason);
 		in.token = token;
-		http_answer_page(rq, MAILOTPD_PAGE_RESET_FORM, &in, "reset");
+		in.action = form_of(rq);
+		http_answer_page(rq, MAILOTPD_PAGE_RESET_FORM, &in, form_of(rq));
 		break;
 	case MAILOTP_RESET_UNAVAILABLE:
 		log_result(rq, "unavailable", o.reason);
@@ -261,6 +275,8 @@ static void finish_reset_get(struct http_req *rq)
 	const char *token = NULL;
 	size_t len = 0;
 
+	if (rq->purpose == 0)
+		rq->purpose = MAILOTP_TOKEN_RESET;
 	if (MHD_lookup_connection_value_n(rq->conn, MHD_GET_ARGUMENT_KIND, "token", 5, &token,
 	                                  &len) != MHD_YES ||
 	    !token_shaped(token, len)) {
@@ -280,8 +296,9 @@ static void run_reset_complete(struct mailotpd_job *job)
 
 	memset(&o, 0, sizeof(o));
 	o.status = MAILOTP_RESET_UNAVAILABLE;
-	mailotp_reset_complete(&rq->ctx->services, rq->val[HF_TOKEN], rq->val[HF_PASSWORD],
-	                       rq->val[HF_PASSWORD_CONFIRM], rq->lang, rq->client.text, &o);
+	mailotp_reset_complete(&rq->ctx->services, rq->val[HF_TOKEN], rq->purpose,
+	                       rq->val[HF_PASSWORD], rq->val[HF_PASSWORD_CONFIRM], rq->lang,
+	                       rq->client.text, &o);
 	http_page_in_init(rq, &in);
 	in.message = o.message;
 	in.field = o.field;
@@ -296,10 +313,11 @@ static void run_reset_complete(struct mailotpd_job *job)
 		log_result(rq, o.status == MAILOTP_RESET_POLICY ? "policy" : "form-error",
 		           o.reason);
 		in.token = rq->val[HF_TOKEN];
+		in.action = form_of(rq);
 		http_answer_page(rq,
 		                 o.status == MAILOTP_RESET_POLICY ? MAILOTPD_PAGE_RESET_POLICY
 		                                                  : MAILOTPD_PAGE_RESET_ERROR,
-		                 &in, "reset");
+		                 &in, form_of(rq));
 		break;
 	case MAILOTP_RESET_BAD_TOKEN:
 		log_result(rq, "bad-token", o.reason);
@@ -316,6 +334,8 @@ static void run_reset_complete(struct mailotpd_job *job)
 
 static void finish_reset_post(struct http_req *rq)
 {
+	if (rq->purpose == 0)
+		rq->purpose = MAILOTP_TOKEN_RESET;
 	if (!form_ok(rq, MAILOTPD_PAGE_RESET_ERROR))
 		return;
 	if (!token_shaped(rq->val[HF_TOKEN], rq->len[HF_TOKEN])) {
@@ -344,4 +364,18 @@ static void run_healthz(struct mailotpd_job *job)
 static void finish_healthz(struct http_req *rq)
 {
 	http_defer(rq, run_healthz);
+}
+
+/* --- /invite: the same pages for invite tokens */
+
+static void finish_invite_get(struct http_req *rq)
+{
+	rq->purpose = MAILOTP_TOKEN_INVITE;
+	finish_reset_get(rq);
+}
+
+static void finish_invite_post(struct http_req *rq)
+{
+	rq->purpose = MAILOTP_TOKEN_INVITE;
+	finish_reset_post(rq);
 }

@@ -354,6 +354,38 @@ req -H 'Accept: application/json' "$U/reset?token=$TOKEN_A"
 like "$CODE $(cat "$B")" '^410 \{"status":"bad_token"' "JSON: a used token is 410 bad_token"
 
 # --- throttling per client address
+# Invite tokens (mailotpctl invite) and reset tokens each work on their own
+# page only: an invite token is not a reset token.
+newip
+CTL="$top_builddir/resetd/mailotpctl"
+"$CTL" -c "$CONF" invite hanako >/dev/null 2>&1
+ok $? "mailotpctl invite hanako"
+inv_link=$(tb_mail_last hanako@example.org | grep -o "http[^ ]*/invite?token=[A-Za-z0-9_-]*" | tail -n 1 | tr -d '\r')
+like "$inv_link" "^$U/invite\?token=" "the invite link points to /invite under reset_public_url"
+INV=${inv_link#*token=}
+form "/reset?token=$INV"
+is "$CODE" 410 "an invite token is refused on the reset page"
+form "/invite?token=$INV"
+is "$CODE" 200 "and accepted on the invite page"
+post /invite "token=$INV" password=Tulip-Garden-88 password_confirm=Tulip-Garden-88
+is "$CODE" 200 "the first password is set through the invite"
+LDAPNOINIT=1 ldapwhoami -x -H "$TB_LDAP_URI" -D "$(tb_user_dn hanako)" -w Tulip-Garden-88 >/dev/null 2>&1
+ok $? "and binds"
+newip
+# (a reset was mailed to hanako a moment ago: lift the per-account guard)
+tb_ldap_modify >/dev/null <<EOL
+dn: $(tb_user_dn hanako)
+changetype: modify
+delete: mailotpResetSentTime
+EOL
+n_before=$(tb_mail_count hanako@example.org)
+form /
+post /request email=hanako@example.org email_confirm=hanako@example.org
+tb_mail_wait hanako@example.org "$((n_before + 1))" >/dev/null 2>&1
+like "$(link_of hanako@example.org)" "/reset\?token=" "a reset request mails a /reset link"
+RST=$(token_of hanako@example.org)
+form "/invite?token=$RST"
+is "$CODE" 410 "a reset token is refused on the invite page"
 newip
 form /
 codes=''
