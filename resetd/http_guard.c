@@ -220,11 +220,38 @@ bool mailotpd_throttle_take(const struct mailotpd_client *c, enum mailotpd_bucke
 
 static unsigned char *csrf_key; /* sodium_malloc'd */
 
-int mailotpd_csrf_init(void)
+/*
+ * The key is derived from the service account's bind password (keyed
+ * BLAKE2b, one way), not drawn at random: every mailotpd instance behind a
+ * load balancer, and the same instance after a restart, accepts the forms
+ * the others served, with no state kept anywhere but in the configuration
+ * they already share. Changing the bind password rotates it.
+ */
+int mailotpd_csrf_init(const char *secret, const char *context)
 {
+	static const char label[] = "mailotp csrf key v1";
+	crypto_generichash_state st;
+
+	if (secret == NULL || *secret == '\0')
+		return MAILOTP_ERR_INVALID;
 	if (csrf_key == NULL && (csrf_key = sodium_malloc(crypto_auth_hmacsha256_KEYBYTES)) == NULL)
 		return MAILOTP_ERR_NOMEM;
-	crypto_auth_hmacsha256_keygen(csrf_key);
+	if (strlen(secret) > crypto_generichash_KEYBYTES_MAX) {
+		/* A long secret is first hashed down to a key. */
+		unsigned char k[crypto_generichash_KEYBYTES];
+		crypto_generichash(k, sizeof(k), (const unsigned char *)secret, strlen(secret),
+		                   NULL, 0);
+		crypto_generichash_init(&st, k, sizeof(k), crypto_auth_hmacsha256_KEYBYTES);
+		sodium_memzero(k, sizeof(k));
+	} else {
+		crypto_generichash_init(&st, (const unsigned char *)secret, strlen(secret),
+		                        crypto_auth_hmacsha256_KEYBYTES);
+	}
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label));
+	if (context != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)context, strlen(context));
+	crypto_generichash_final(&st, csrf_key, crypto_auth_hmacsha256_KEYBYTES);
+	sodium_memzero(&st, sizeof(st));
 	return 0;
 }
 

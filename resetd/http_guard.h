@@ -56,8 +56,13 @@ int mailotpd_throttle_init(void) MAILOTP_MUST_CHECK;
  */
 bool mailotpd_throttle_take(const struct mailotpd_client *c, enum mailotpd_bucket b);
 
-/* Makes a new per-daemon CSRF key. Returns 0 or MAILOTP_ERR_NOMEM. */
-int mailotpd_csrf_init(void) MAILOTP_MUST_CHECK;
+/*
+ * Sets the CSRF key, derived from secret (the service account's bind
+ * password) and context (reset_public_url), so that every instance of a
+ * site and every restart share it. Returns 0, MAILOTP_ERR_INVALID or
+ * MAILOTP_ERR_NOMEM.
+ */
+int mailotpd_csrf_init(const char *secret, const char *context) MAILOTP_MUST_CHECK;
 
 /* Wipes and frees the CSRF key; NULL-safe to call twice. */
 void mailotpd_csrf_free(void);

@@ -568,12 +568,16 @@ int mailotpd_http_start(const struct mailotp_config *cfg)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	unsigned per_ip = PER_IP_LIMIT;
+	struct mailotpd_ctx *ctx;
 	int r;
 
 	if (cfg->reset_listen == NULL || strcmp(cfg->reset_listen, "none") == 0)
 		return 0;
-	if ((r = mailotpd_pages_init()) != 0 || (r = mailotpd_csrf_init()) != 0 ||
-	    (r = mailotpd_throttle_init()) != 0) {
+	ctx = mailotpd_ctx_current();
+	r = ctx != NULL ? mailotpd_csrf_init(ctx->bind_pw, cfg->reset_public_url)
+	                : MAILOTP_ERR_INTERNAL;
+	mailotpd_ctx_unref(ctx);
+	if (r != 0 || (r = mailotpd_pages_init()) != 0 || (r = mailotpd_throttle_init()) != 0) {
 		mailotp_log(LOG_ERR, "http: cannot set up: %s", mailotp_strerror(r));
 		goto fail;
 	}

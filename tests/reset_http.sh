@@ -386,6 +386,15 @@ like "$(link_of hanako@example.org)" "/reset\?token=" "a reset request mails a /
 RST=$(token_of hanako@example.org)
 form "/invite?token=$RST"
 is "$CODE" 410 "a reset token is refused on the invite page"
+# The CSRF key is derived from the shared configuration: a form served
+# before a restart (or by another instance) is still accepted after it.
+newip
+form /
+tb_stop_daemon
+tb_start_daemon "$CONF" || bail_out "mailotpd did not restart"
+for _ in $(seq 100); do curl -s -o /dev/null "$U/healthz" && break; sleep 0.05; done
+post /request email=x@example.org email_confirm=x@example.org
+is "$CODE" 200 "a form served before a daemon restart is accepted after it"
 newip
 form /
 codes=''
