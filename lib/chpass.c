@@ -140,6 +140,14 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 		lookup_failed(o, r);
 		goto out;
 	}
+		/* Asked before the current password is: is this a directory account at
+	 * all? (A local account goes on to the next module without being asked
+	 * for its password twice.) */
+	if (old_password == NULL) {
+		o->status = MAILOTP_ST_OK;
+		snprintf(o->reason, sizeof(o->reason), "directory account");
+		goto out;
+	}
 	/* The current password, checked by the directory itself. */
 	r = mailotp_ldap_check_password(s->ldap, a->dn, old_password, &br);
 	if (r == MAILOTP_ERR_BAD_PASSWORD ||

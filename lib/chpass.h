@@ -33,8 +33,9 @@ void mailotp_acct_consent(const struct mailotp_services *s, const char *user, co
                           const char *from, struct mailotp_outcome *o);
 
 /*
- * Changes user's password from old_password to new_password. With
- * prelim_only, checks old_password only. Status OK, AUTHTOK_RECOVERY_ERR
+  * Changes user's password from old_password to new_password. With
+ * prelim_only, checks old_password only, or, when old_password is NULL,
+ * only that the account is in the directory (OK or USER_UNKNOWN). Status OK, AUTHTOK_RECOVERY_ERR
  * (current password wrong), AUTHTOK_ERR (new password refused: error says
  * why), USER_UNKNOWN, UNAVAIL.
  */

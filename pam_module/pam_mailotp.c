@@ -386,7 +386,7 @@ static int change_call(pam_handle_t *pamh, int flags, const struct args *a, cons
 	}
 	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_CHAUTHTOK)) != 0 ||
 	    (r = add_caller(pamh, &m, user)) != 0 ||
-	    (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0 ||
+	    	    (old != NULL && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0) ||
 	    (!prelim && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_NEW_PASSWORD, new)) != 0) ||
 	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS, prelim ? MAILOTP_FLAG_PRELIM : 0)) !=
 	        0) {
@@ -425,6 +425,11 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 		/* The current password (for a forced change: the temporary one),
 		 * checked now by the directory, so a wrong one is refused before
 		 * the new one is asked. */
+				/* Only directory accounts: a local one is passed on (PAM_USER_UNKNOWN)
+		 * before its current password is asked. */
+		ret = change_call(pamh, flags, &a, user, NULL, NULL, true);
+		if (ret != PAM_SUCCESS)
+			return ret == PAM_AUTHINFO_UNAVAIL ? PAM_TRY_AGAIN : ret;
 		ret = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &old, NULL);
 		if (ret != PAM_SUCCESS)
 			return ret;

@@ -225,11 +225,11 @@ static enum next handle_chauthtok(struct conn *c, const struct mailotp_fields *f
 
 	memset(o, 0, sizeof(*o));
 	if (note_caller(c, f, &user) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_OLD_PASSWORD, 1, &old) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_OLD_PASSWORD, 0, &old) != 0 ||
 	    mailotp_fields_str(f, MAILOTP_TAG_NEW_PASSWORD, 0, &new) != 0 ||
 	    mailotp_fields_str(f, MAILOTP_TAG_RHOST, 0, &rhost) != 0 ||
 	    mailotp_fields_u32(f, MAILOTP_TAG_FLAGS, 0, &flags) != 0 ||
-	    (new == NULL && !(flags & MAILOTP_FLAG_PRELIM))) {
+	    (!(flags & MAILOTP_FLAG_PRELIM) && (old == NULL || new == NULL))) {
 		o->status = MAILOTP_ST_BAD_REQUEST;
 		snprintf(o->reason, sizeof(o->reason), "malformed password change request");
 	} else {

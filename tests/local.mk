@@ -48,3 +48,4 @@ tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
 include tests/integration.mk
 include tests/bench/bench.mk
 include tests/web.mk
+include tests/ssh.mk

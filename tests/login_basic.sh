@@ -77,7 +77,14 @@ pam_run mailotp nosuchuser acct
 is "$PAM_RESULT" PAM_USER_UNKNOWN "account stage: unknown account is PAM_USER_UNKNOWN"
 
 # --- secrets never in the log
-codes=$(grep -hE '^[0-9]{6}$' "$TB_MAILDIR"/*.eml 2>/dev/null | sort -u)
+# Every code mailed in this run (mail lines end in CRLF), read from the
+# decoded mails so that base64 (Japanese) bodies count too.
+codes=$(for f in "$TB_MAILDIR"/*.eml; do
+	"$TB_PYTHON" -c 'import email,email.policy,sys
+m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default)
+print(m.get_body(("plain",)).get_content())' "$f"
+done | tr -d '\r' | grep -E '^[0-9]{6}$' | sort -u)
+is "$(printf '%s\n' "$codes" | grep -c .)" "$(ls "$TB_MAILDIR"/*.eml | wc -l)" "every mail's code was found (so the next check looks at real codes)"
 leak=0
 for c in $codes; do grep -q "$c" "$TB_DAEMON_LOG" && leak=1; done
 for pw in 'Alice-Passw0rd!' 'Hanako-Passw0rd!' 'wrong-password'; do grep -qF "$pw" "$TB_DAEMON_LOG" && leak=1; done

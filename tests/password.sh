@@ -29,6 +29,11 @@ $2: $3
 EOL
 }
 
+# --- an account that is not in the directory (a local one) is passed on
+pam_run mailotp localonly chauthtok
+is "$PAM_RESULT" PAM_USER_UNKNOWN "passwd for a non-directory account: PAM_USER_UNKNOWN"
+unlike "$PAM_OUT" "PROMPT" "and no password is asked (the next module asks)"
+
 # --- passwd by a logged-in user
 pam_run mailotp alice chauthtok 'wrong-current'
 is "$PAM_RESULT" PAM_AUTHTOK_RECOVERY_ERR "passwd: a wrong current password is refused before the new one is asked"
