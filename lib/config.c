@@ -764,6 +764,7 @@ static const struct key keys[] = {
     {"invite_ttl", set_int, F(invite_ttl), false, 60, 2592000, NULL, "604800", OPTIONAL},
     {"reset_public_url", set_public_url, F(reset_public_url), true, 0, 0, NULL, NULL,
      REQUIRED_UNLESS_NO_LISTEN},
+        {"reset_login_url", set_public_url, F(reset_login_url), true, 0, 0, NULL, NULL, OPTIONAL},
     {"reset_listen", set_listen, F(reset_listen), true, 0, 0, NULL, "127.0.0.1:8080", OPTIONAL},
     {"reset_request_fields", set_choice, F(reset_request_fields), false, 0, 0, request_fields,
      "email", OPTIONAL},

@@ -75,7 +75,8 @@ struct mailotp_config {
 	enum mailotp_reset_mode reset_mode; /* default link */
 	int reset_ttl;           /* seconds, default 3600, 60..604800 */
 	int invite_ttl;          /* seconds, default 604800, 60..2592000 */
-	char *reset_public_url;  /* required when reset_listen is not "none"; http(s)://, no query/fragment */
+		char *reset_public_url;  /* required when reset_listen is not "none"; http(s)://, no query/fragment */
+	char *reset_login_url;   /* NULL: none; the login page the completion page links back to */
 	char *reset_listen;      /* default "127.0.0.1:8080"; "HOST:PORT", "unix:PATH" or "none" */
 	enum mailotp_request_fields reset_request_fields; /* default email */
 	char *reset_realm_attr;  /* NULL: none; required when fields are realm,user,email */
