@@ -208,38 +208,97 @@ out:
 }
 
 /* Mails the "password changed" notice to the account and its notify recipients. */
-void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
-                            const char *client)
+/* A notice to mail, copied out of the account so it can wait in the queue. */
+struct notice {
+	char *to[1 + MAILOTP_MAX_NOTIFY];
+	size_t n;
+	char *lang, *login, *name, *client, *dn;
+	time_t when;
+};
+
+static void notice_free(void *arg)
 {
+	struct notice *nt = arg;
+
+	if (nt == NULL)
+		return;
+	for (size_t i = 0; i < nt->n; i++)
+		free(nt->to[i]);
+	free(nt->lang);
+	free(nt->login);
+	free(nt->name);
+	free(nt->client);
+	free(nt->dn);
+	free(nt);
+}
+
+static void notice_send(const struct mailotp_services *s, void *arg)
+{
+	const struct notice *nt = arg;
 	const char *to[1 + MAILOTP_MAX_NOTIFY];
 	char when[32], err[256];
-	size_t n = 0;
-	time_t now = s->now();
 	struct tm tm;
 	int r;
 
-	if (a->mail != NULL)
-		to[n++] = a->mail;
-	for (size_t i = 0; i < a->n_notify; i++)
-		to[n++] = a->notify[i];
-	if (n == 0)
-		return;
-	gmtime_r(&now, &tm);
+	for (size_t i = 0; i < nt->n; i++)
+		to[i] = nt->to[i];
+	gmtime_r(&nt->when, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 	{
 		const struct mailotp_tvar vars[] = {
-		    {"user", a->login != NULL ? a->login : ""},
-		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
+		    {"user", nt->login != NULL ? nt->login : ""},
+		    {"name", nt->name != NULL ? nt->name : (nt->login != NULL ? nt->login : "")},
 		    {"time", when},
-		    {"rhost", client != NULL && client[0] != '\0' ? client : "local"},
+		    {"rhost", nt->client != NULL && nt->client[0] != '\0' ? nt->client : "local"},
 		};
-		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, a->lang,
-		                               MAILOTP_TMPL_PASSWORD_CHANGED, to, n, vars,
+		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, nt->lang,
+		                               MAILOTP_TMPL_PASSWORD_CHANGED, to, nt->n, vars,
 		                               sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
 	}
 	if (r != 0) {
 		char dn[256];
-		mailotp_log_escape(a->dn, dn, sizeof(dn));
+		mailotp_log_escape(nt->dn, dn, sizeof(dn));
 		mailotp_log(LOG_ERR, "notice: dn=\"%s\" result=failed: %s", dn, err);
 	}
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,
+                            const char *client)
+{
+	struct notice *nt;
+
+	if ((nt = calloc(1, sizeof(*nt))) == NULL)
+		goto nomem;
+	if (a->mail != NULL && (nt->to[nt->n++] = strdup(a->mail)) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < a->n_notify; i++)
+		if ((nt->to[nt->n++] = strdup(a->notify[i])) == NULL)
+			goto nomem;
+	if (nt->n == 0) {
+		notice_free(nt);
+		return;
+	}
+	nt->lang = dup_or_null(a->lang);
+	nt->login = dup_or_null(a->login);
+	nt->name = dup_or_null(a->name);
+	nt->client = dup_or_null(client);
+	nt->dn = dup_or_null(a->dn);
+	nt->when = s->now();
+	/* From the queue, so neither a web answer nor a PAM password change
+	 * waits for the mail server (the change itself is already done). */
+	if (s->defer == NULL) {
+		notice_send(s, nt);
+		notice_free(nt);
+	} else if (s->defer(s, notice_send, nt, notice_free) != 0) {
+		mailotp_log(LOG_WARNING, "notice: queue full, the password-changed notice was dropped");
+	}
+	return;
+nomem:
+	notice_free(nt);
+	mailotp_log(LOG_ERR, "notice: out of memory, not sent");
 }

@@ -60,6 +60,7 @@ is "$PAM_RESULT" PAM_SUCCESS "passwd: a good new password is set"
 binds alice 'Kiwi-Orbit-73'; ok $? "the new password binds"
 binds alice 'Alice-Passw0rd!'; ok $(( ! $? )) "the old password does not"
 like "$(tb_ldap_get "$(tb_user_dn alice)" userPassword)" '^\{ARGON2\}\$argon2id\$v=19\$m=8192,t=1,p=1\$' "userPassword is argon2id with the configured cost"
+tb_mail_wait proxy-alice@example.org "$((before_proxy + 1))" >/dev/null 2>&1  # mailed from the queue
 is "$(( $(tb_mail_count proxy-alice@example.org) - before_proxy ))" 1 "the proxy got the 'password changed' notice"
 notice=$(tb_mail_last proxy-alice@example.org)
 unlike "$notice" 'Kiwi-Orbit-73' "the notice carries no password"
