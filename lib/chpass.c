@@ -140,7 +140,7 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 		lookup_failed(o, r);
 		goto out;
 	}
-		/* Asked before the current password is: is this a directory account at
+	/* Asked before the current password is: is this a directory account at
 	 * all? (A local account goes on to the next module without being asked
 	 * for its password twice.) */
 	if (old_password == NULL) {
@@ -295,7 +295,8 @@ void mailotp_notify_changed(const struct mailotp_services *s, const struct mailo
 		notice_send(s, nt);
 		notice_free(nt);
 	} else if (s->defer(s, notice_send, nt, notice_free) != 0) {
-		mailotp_log(LOG_WARNING, "notice: queue full, the password-changed notice was dropped");
+		mailotp_log(LOG_WARNING,
+		            "notice: queue full, the password-changed notice was dropped");
 	}
 	return;
 nomem:

@@ -4,15 +4,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "ldap_pool.h"
 #include "log.h"
 
 /* Idle connections kept per pool; more may be open while borrowed. */
 #define POOL_IDLE_MAX 16
+/*
+ * A pooled connection older than this is closed instead of reused, so that
+ * after a failover new connections go back to the first ldap_uri that
+ * answers (failback) within this many seconds.
+ */
+#define POOL_MAX_AGE 60
+/* Service connections borrowed at once whose age is tracked (more still work: they are
+ * then taken as new when given back). */
+#define LENT_MAX 256
 
 struct pool {
 	LDAP *idle[POOL_IDLE_MAX];
+	time_t born[POOL_IDLE_MAX];
 	size_t n;
 };
 
@@ -22,6 +33,11 @@ struct mailotp_ldap {
 	pthread_mutex_t mu;
 	struct pool service; /* bound as ldap_bind_dn */
 	struct pool users;   /* used for users' password binds only */
+	/* When each borrowed service connection was opened (for POOL_MAX_AGE). */
+	struct {
+		LDAP *ld;
+		time_t born;
+	} lent[LENT_MAX];
 };
 
 void mailotp_ldap_global_init(void)
@@ -174,22 +190,36 @@ static int conn_open(const struct mailotp_config *cfg, const char *bind_dn, cons
 	return rc;
 }
 
-static LDAP *pool_take(struct mailotp_ldap *l, struct pool *p)
+/* Borrows an idle connection young enough to reuse; *born is when it was opened. */
+static LDAP *pool_take(struct mailotp_ldap *l, struct pool *p, time_t *born)
 {
-	LDAP *ld = NULL;
+	LDAP *ld = NULL, *old[POOL_IDLE_MAX];
+	size_t nold = 0;
+	time_t now = time(NULL);
 
 	pthread_mutex_lock(&l->mu);
-	if (p->n > 0)
-		ld = p->idle[--p->n];
+	while (p->n > 0 && ld == NULL) {
+		p->n--;
+		if (now - p->born[p->n] < POOL_MAX_AGE && now >= p->born[p->n]) {
+			ld = p->idle[p->n];
+			*born = p->born[p->n];
+		} else {
+			old[nold++] = p->idle[p->n];
+		}
+	}
 	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < nold; i++)
+		ldap_unbind_ext_s(old[i], NULL, NULL);
 	return ld;
 }
 
-static void pool_give(struct mailotp_ldap *l, struct pool *p, LDAP *ld)
+static void pool_give(struct mailotp_ldap *l, struct pool *p, LDAP *ld, time_t born)
 {
 	pthread_mutex_lock(&l->mu);
 	if (p->n < POOL_IDLE_MAX) {
-		p->idle[p->n++] = ld;
+		p->idle[p->n] = ld;
+		p->born[p->n] = born;
+		p->n++;
 		ld = NULL;
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -197,25 +227,82 @@ static void pool_give(struct mailotp_ldap *l, struct pool *p, LDAP *ld)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+/*
+ * Closes every idle connection of p. Called when one connection turned out
+ * broken: the server restarted, went away or timed its clients out, so the
+ * others opened to it are almost surely broken too, and the retry must
+ * open a fresh connection (to the first server that answers) instead of
+ * taking the next dead one.
+ */
+static void pool_flush(struct mailotp_ldap *l, struct pool *p)
+{
+	LDAP *old[POOL_IDLE_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = p->n;
+	for (size_t i = 0; i < n; i++)
+		old[i] = p->idle[i];
+	p->n = 0;
+	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < n; i++)
+		ldap_unbind_ext_s(old[i], NULL, NULL);
+}
+
+static void lent_note(struct mailotp_ldap *l, LDAP *ld, time_t born)
+{
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < LENT_MAX; i++)
+		if (l->lent[i].ld == NULL) {
+			l->lent[i].ld = ld;
+			l->lent[i].born = born;
+			break;
+		}
+	pthread_mutex_unlock(&l->mu);
+}
+
+static time_t lent_forget(struct mailotp_ldap *l, LDAP *ld)
+{
+	time_t born = time(NULL);
+
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < LENT_MAX; i++)
+		if (l->lent[i].ld == ld) {
+			born = l->lent[i].born;
+			l->lent[i].ld = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&l->mu);
+	return born;
+}
+
 int mailotp_ldap_get(struct mailotp_ldap *l, LDAP **ld)
 {
+	time_t born;
 	int rc;
 
-	if ((*ld = pool_take(l, &l->service)) != NULL)
-		return 0;
-	rc = conn_open(l->cfg, l->cfg->ldap_bind_dn, l->bind_pw, ld);
-	return mailotp_ldap_err(rc);
+	if ((*ld = pool_take(l, &l->service, &born)) == NULL) {
+		born = time(NULL);
+		if ((rc = conn_open(l->cfg, l->cfg->ldap_bind_dn, l->bind_pw, ld)) != LDAP_SUCCESS)
+			return mailotp_ldap_err(rc);
+	}
+	lent_note(l, *ld, born);
+	return 0;
 }
 
 void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken)
 {
+	time_t born;
+
 	if (ld == NULL)
 		return;
+	born = lent_forget(l, ld);
 	if (broken) {
 		ldap_unbind_ext_s(ld, NULL, NULL);
+		pool_flush(l, &l->service);
 		return;
 	}
-	pool_give(l, &l->service, ld);
+	pool_give(l, &l->service, ld, born);
 }
 
 /* One bind attempt on ld with the ppolicy request control. */
@@ -291,20 +378,24 @@ int mailotp_ldap_check_password(struct mailotp_ldap *l, const char *dn, const ch
 	 * last use: on a broken-connection error, try once more on a new one. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool pooled = true;
+		time_t born;
 
-		if ((ld = pool_take(l, &l->users)) == NULL) {
+		if ((ld = pool_take(l, &l->users, &born)) == NULL) {
 			pooled = false;
+			born = time(NULL);
 			if ((rc = conn_open(l->cfg, NULL, NULL, &ld)) != LDAP_SUCCESS)
 				break;
 		}
 		rc = bind_once(l->cfg, ld, dn, password, res);
 		if (mailotp_ldap_rc_broken(rc)) {
 			ldap_unbind_ext_s(ld, NULL, NULL);
+			/* The others are likely dead too: the retry opens a new one. */
+			pool_flush(l, &l->users);
 			if (pooled && rc != LDAP_TIMEOUT)
 				continue;
 			break;
 		}
-		pool_give(l, &l->users, ld);
+		pool_give(l, &l->users, ld, born);
 		break;
 	}
 	res->ldap_rc = rc;

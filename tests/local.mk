@@ -49,3 +49,4 @@ include tests/integration.mk
 include tests/bench/bench.mk
 include tests/web.mk
 include tests/ssh.mk
+include tests/ha.mk

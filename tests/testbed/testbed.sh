@@ -742,3 +742,282 @@ tb_reload_daemon() {
 	[[ -n "${TB_DAEMON_PID:-}" ]] || _tb_die "mailotpd is not running" || return 1
 	kill -HUP "$TB_DAEMON_PID"
 }
+
+# --------------------------------------------------------------------------
+# two directory servers in multi-provider replication
+#
+#   tb_start_slapd_pair          # instead of tb_start_slapd
+#   tb_stop_slapd_n 1            # LDAP 1 down (SIGTERM, waited for)
+#   tb_restart_slapd_n 1         # back on the same port, same data
+#   tb_repl_pause_n 2            # server 2 stops pulling from server 1
+#   tb_repl_resume_n 2           # and catches up
+#   tb_repl_sync_wait            # both contextCSNs equal (ms in TB_REPL_MS)
+#   tb_ldap_search_n N ... / tb_ldap_get_n N DN ATTR   # on server N
+#
+# Server N (1 or 2): olcServerID N, the syncprov overlay, one olcSyncrepl
+# (refreshAndPersist, retry every second) pulling from the other server as
+# the rootDN, olcMultiProvider TRUE; its own random loopback port, data dir
+# and ldapi socket; the same data (server 2 is loaded from slapcat of
+# server 1, so entryUUIDs and CSNs agree).  Server 1 lives in $TB_DIR/slapd
+# and is also "the" test-bed slapd: TB_LDAP_URI, TB_LDAPI_URI, TB_SLAPD_PID
+# point to it, so tb_ldap_search/tb_ldap_modify/tb_write_config default to
+# it.  Exports TB_LDAP_URI1/2, TB_LDAPI_URI1/2, TB_LDAP_PORT1/2,
+# TB_SLAPD_PID1/2, TB_SLAPD_DIR1/2 (slapd.log with -d stats in each).
+# The EXIT trap becomes tb_pair_cleanup (server 2, then tb_cleanup).
+
+# tb_have_syncprov: true when slapd's syncprov module is installed
+tb_have_syncprov() {
+	[[ -e "$TB_MODULE_DIR/syncprov.la" && -e "$TB_MODULE_DIR/syncprov.so" ]]
+}
+
+_tb_pair_dir() {
+	if [[ "$1" == 1 ]]; then printf '%s' "$TB_DIR/slapd"; else printf '%s' "$TB_DIR/slapd$1"; fi
+}
+
+# the olcSyncrepl value of server N (pulling from the other one)
+_tb_pair_syncrepl() {
+	local n=$1 port
+	port=TB_LDAP_PORT$((3 - n))
+	printf 'rid=%03d provider=ldap://127.0.0.1:%s/ bindmethod=simple binddn="%s" credentials=%s searchbase="%s" type=refreshAndPersist retry="1 +" timeout=2 network-timeout=2' \
+		"$((3 - n))" "${!port}" "$TB_ADMIN_DN" "$TB_ADMIN_PW" "$TB_BASE"
+}
+
+# cn=config of server N: the single-server one plus sid, syncprov, syncrepl
+_tb_pair_config_ldif() {
+	local n=$1 d=$2 rootpw_hash=$3 syncrepl
+	syncrepl=$(_tb_pair_syncrepl "$n")
+	_tb_config_ldif "$d" "$rootpw_hash" | awk -v sid="$n" -v sr="$syncrepl" '
+		/^olcThreads:/ { print; print "olcServerID: " sid; next }
+		/^olcModuleLoad: argon2$/ { print; print "olcModuleLoad: syncprov"; next }
+		/^olcDbIndex: mailotpTokenHash eq$/ {
+			print; print "olcDbIndex: entryCSN eq"; print "olcDbIndex: entryUUID eq"
+			print "olcSyncrepl: " sr; print "olcMultiProvider: TRUE"; next }
+		{ print }' || return 1
+	printf '\n%s\n' "dn: olcOverlay={1}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {1}syncprov
+olcSpCheckpoint: 100 1"
+}
+
+_tb_pair_answers() {
+	LDAPNOINIT=1 ldapwhoami -x -H "$1" -D "$TB_ADMIN_DN" \
+		-y "$TB_ADMIN_PW_FILE" -o nettimeout=1 >/dev/null 2>&1
+}
+
+# start server N on its slapd.d and wait until it answers
+_tb_pair_launch() {
+	local n=$1 d uri ldapi child status deadline monitor=0 pid
+	d=$(_tb_pair_dir "$n")
+	uri=TB_LDAP_URI$n
+	ldapi=TB_LDAPI_URI$n
+	rm -f "$d/slapd.pid"
+	[[ $- == *m* ]] && monitor=1 && set +m
+	setsid "$TB_SBIN/slapd" -F "$d/slapd.d" -h "${!uri} ${!ldapi}" \
+		-d "${TB_SLAPD_DEBUG:-stats}" </dev/null >>"$d/slapd.log" 2>&1 &
+	child=$!
+	((monitor)) && set -m
+	_tb_now
+	deadline=$((_TB_NOW + TB_START_TIMEOUT * 1000000))
+	until _tb_pair_answers "${!uri}"; do
+		if ! _tb_alive "$child"; then
+			status=0
+			wait "$child" 2>/dev/null || status=$?
+			_tb_dump_log "$d/slapd.log"
+			_tb_die "slapd $n exited with status $status at start" || return 1
+		fi
+		_tb_now
+		if ((_TB_NOW > deadline)); then
+			_tb_kill_wait "$child" 2
+			_tb_dump_log "$d/slapd.log"
+			_tb_die "slapd $n did not answer within $TB_START_TIMEOUT s" || return 1
+		fi
+		sleep 0.02
+	done
+	read -r pid 2>/dev/null <"$d/slapd.pid" || pid=$child
+	pid=${pid//[!0-9]/}
+	printf -v "TB_SLAPD_PID$n" '%s' "$pid"
+	export "TB_SLAPD_PID$n"
+	if [[ "$n" == 1 ]]; then
+		export TB_SLAPD_PID=$pid
+	fi
+}
+
+# build both servers' directories for the ports in TB_LDAP_PORT1/2
+_tb_pair_build() {
+	local svc_pw=$1 rootpw_hash=$2 n d port
+	for n in 1 2; do
+		d=$(_tb_pair_dir "$n")
+		rm -rf -- "$d"
+		mkdir -p "$d/slapd.d" "$d/data"
+		chmod 0700 "$d"
+		port=TB_LDAP_PORT$n
+		printf -v "TB_SLAPD_DIR$n" '%s' "$d"
+		printf -v "TB_LDAP_URI$n" 'ldap://127.0.0.1:%s/' "${!port}"
+		printf -v "TB_LDAPI_URI$n" 'ldapi://%s' "$(_tb_urlencode_path "$TB_DIR/ldapi$n")"
+		export "TB_SLAPD_DIR$n" "TB_LDAP_URI$n" "TB_LDAPI_URI$n"
+	done
+	for n in 1 2; do
+		d=$(_tb_pair_dir "$n")
+		_tb_pair_config_ldif "$n" "$d" "$rootpw_hash" >"$d/config.ldif" || return 1
+		"$TB_SBIN/slapadd" -q -n0 -F "$d/slapd.d" -l "$d/config.ldif" >>"$d/slapd.log" 2>&1 ||
+			{ _tb_dump_log "$d/slapd.log"; _tb_die "slapadd -n0 (server $n) failed"; return 1; }
+	done
+	d=$(_tb_pair_dir 1)
+	_tb_data_ldif "$svc_pw" >"$d/data.ldif" || return 1
+	"$TB_SBIN/slapadd" -q -w -n1 -F "$d/slapd.d" -l "$d/data.ldif" >>"$d/slapd.log" 2>&1 ||
+		{ _tb_dump_log "$d/slapd.log"; _tb_die "slapadd -n1 (server 1) failed"; return 1; }
+	# the same entries, entryUUIDs and CSNs on server 2
+	"$TB_SBIN/slapcat" -n1 -F "$d/slapd.d" -l "$(_tb_pair_dir 2)/data.ldif" >>"$d/slapd.log" 2>&1 ||
+		{ _tb_dump_log "$d/slapd.log"; _tb_die "slapcat (server 1) failed"; return 1; }
+	d=$(_tb_pair_dir 2)
+	"$TB_SBIN/slapadd" -q -n1 -F "$d/slapd.d" -l "$d/data.ldif" >>"$d/slapd.log" 2>&1 ||
+		{ _tb_dump_log "$d/slapd.log"; _tb_die "slapadd -n1 (server 2) failed"; return 1; }
+}
+
+# tb_start_slapd_pair: build and start two replicating servers (see above).
+tb_start_slapd_pair() {
+	_tb_need_init || return 1
+	local svc_pw rootpw_hash t0 try
+	[[ -z "${TB_SLAPD_PID:-}" ]] || _tb_die "slapd already running" || return 1
+	tb_have_syncprov || _tb_die "no syncprov module in $TB_MODULE_DIR" || return 1
+	_tb_now
+	t0=$_TB_NOW
+	export TB_ADMIN_PW
+	TB_ADMIN_PW=$(_tb_secret)
+	export TB_ADMIN_PW_FILE="$TB_DIR/admin.pw"
+	export TB_SVC_PW_FILE="$TB_DIR/svc.pw"
+	svc_pw=$(_tb_secret)
+	(
+		umask 077
+		printf '%s' "$TB_ADMIN_PW" >"$TB_ADMIN_PW_FILE"
+		printf '%s' "$svc_pw" >"$TB_SVC_PW_FILE"
+	)
+	chmod 0600 "$TB_ADMIN_PW_FILE" "$TB_SVC_PW_FILE"
+	rootpw_hash=$(printf 'ssha %s\n' "$TB_ADMIN_PW" | "$TB_PYTHON" "$TB_SRCDIR/pwhash.py") ||
+		return 1
+	trap tb_pair_cleanup EXIT
+	for try in 1 2 3; do
+		export TB_LDAP_PORT1 TB_LDAP_PORT2
+		TB_LDAP_PORT1=$(tb_free_port) || return 1
+		TB_LDAP_PORT2=$(tb_free_port) || return 1
+		[[ "$TB_LDAP_PORT1" != "$TB_LDAP_PORT2" ]] || continue
+		_tb_pair_build "$svc_pw" "$rootpw_hash" || return 1
+		export TB_LDAP_PORT=$TB_LDAP_PORT1 TB_LDAP_URI=$TB_LDAP_URI1 TB_LDAPI_URI=$TB_LDAPI_URI1
+		if _tb_pair_launch 1 && _tb_pair_launch 2; then
+			_tb_now
+			export TB_SLAPD_START_MS=$(((_TB_NOW - t0) / 1000))
+			return 0
+		fi
+		printf 'testbed: slapd pair start attempt %s failed\n' "$try" >&2
+		tb_stop_slapd_n 2 || true
+		tb_stop_slapd_n 1 || true
+	done
+	return 1
+}
+
+# tb_stop_slapd_n N: SIGTERM server N and wait until it is gone.
+tb_stop_slapd_n() {
+	local n=$1 pidvar
+	pidvar=TB_SLAPD_PID$n
+	[[ -n "${!pidvar:-}" ]] || return 0
+	_tb_kill_wait "${!pidvar}" 10
+	printf -v "$pidvar" '%s' ''
+	[[ "$n" != 1 ]] || TB_SLAPD_PID=''
+	return 0
+}
+
+# tb_restart_slapd_n N: stop (if running) and start server N again on the
+# same port with the same data.
+tb_restart_slapd_n() {
+	_tb_need_init || return 1
+	local n=$1 portvar
+	portvar=TB_LDAP_PORT$n
+	[[ -n "${!portvar:-}" ]] || _tb_die "tb_start_slapd_pair first" || return 1
+	tb_stop_slapd_n "$n"
+	_tb_pair_launch "$n"
+}
+
+# tb_ldap_search_n N [args] / tb_ldap_get_n N DN ATTR: on server N (ldapi)
+tb_ldap_search_n() {
+	local v=TB_LDAPI_URI$1
+	shift
+	TB_LDAPI_URI=${!v} tb_ldap_search "$@"
+}
+tb_ldap_get_n() {
+	local v=TB_LDAPI_URI$1
+	shift
+	TB_LDAPI_URI=${!v} tb_ldap_get "$@"
+}
+
+# tb_ldap_modify_n N [ldapmodify args]: tb_ldap_modify on server N
+tb_ldap_modify_n() {
+	local v=TB_LDAPI_URI$1
+	shift
+	TB_LDAPI_URI=${!v} tb_ldap_modify "$@"
+}
+
+# tb_repl_pause_n N: server N stops pulling changes from the other server
+# (its olcSyncrepl is deleted at run time; it keeps answering clients).
+tb_repl_pause_n() {
+	local v=TB_LDAPI_URI$1
+	printf '%s\n' "dn: olcDatabase={1}mdb,cn=config" "changetype: modify" \
+		"delete: olcSyncrepl" |
+		TB_LDAPI_URI=${!v} tb_ldap_config_modify >/dev/null
+}
+
+# tb_repl_resume_n N: put server N's olcSyncrepl back; it refreshes from
+# where it stopped and goes on in persist mode.
+tb_repl_resume_n() {
+	local v=TB_LDAPI_URI$1
+	printf '%s\n' "dn: olcDatabase={1}mdb,cn=config" "changetype: modify" \
+		"add: olcSyncrepl" "olcSyncrepl: $(_tb_pair_syncrepl "$1")" |
+		TB_LDAPI_URI=${!v} tb_ldap_config_modify >/dev/null
+}
+
+# the suffix's contextCSN values of server N, sorted, on one line
+_tb_pair_csn() {
+	local v=TB_LDAPI_URI$1 out
+	out=$(LDAPNOINIT=1 ldapsearch -x -H "${!v}" -D "$TB_ADMIN_DN" -y "$TB_ADMIN_PW_FILE" \
+		-o nettimeout=2 -LLL -s base -b "$TB_BASE" '(objectClass=*)' contextCSN 2>/dev/null) ||
+		return 0
+	out=$(printf '%s\n' "$out" | sed -n 's/^contextCSN: //p' | sort)
+	printf '%s' "${out//$'\n'/ }"
+}
+
+# tb_repl_sync_wait [TIMEOUT_S]: wait (default 10 s) until both servers
+# have the same contextCSN set; the time waited in ms goes to TB_REPL_MS.
+tb_repl_sync_wait() {
+	local timeout=${1:-10} t0 deadline a b
+	_tb_now
+	t0=$_TB_NOW
+	deadline=$((_TB_NOW + timeout * 1000000))
+	while :; do
+		a=$(_tb_pair_csn 1)
+		b=$(_tb_pair_csn 2)
+		_tb_now
+		if [[ -n "$a" && "$a" == "$b" ]]; then
+			TB_REPL_MS=$(((_TB_NOW - t0) / 1000))
+			return 0
+		fi
+		if ((_TB_NOW > deadline)); then
+			TB_REPL_MS=$(((_TB_NOW - t0) / 1000))
+			_tb_die "replication did not converge within $timeout s (1: $a; 2: $b)"
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# tb_pair_cleanup: the EXIT trap of a pair: server 2 down, its log on
+# failure, then tb_cleanup (server 1, the sink, the daemon, $TB_DIR).
+tb_pair_cleanup() {
+	local rc=$?
+	trap - EXIT
+	tb_stop_slapd_n 2 || true
+	if ((rc != 0)) || ((${TAP_FAILED:-0} > 0)); then
+		[[ -z "${TB_SLAPD_DIR2:-}" ]] || _tb_dump_log "$TB_SLAPD_DIR2/slapd.log"
+	fi
+	(exit "$rc")
+	tb_cleanup
+}
