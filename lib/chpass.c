@@ -122,6 +122,29 @@ out:
 	mailotp_account_free(a);
 }
 
+int mailotp_password_check(const struct mailotp_services *s, const struct mailotp_account *a,
+                           const char *password, const char *lang, char *msg, size_t msglen,
+                           unsigned *failed)
+{
+	const char *personal[3];
+	char local[256];
+	size_t np = 0;
+
+	if (a->login != NULL)
+		personal[np++] = a->login;
+	if (a->mail != NULL) {
+		snprintf(local, sizeof(local), "%.*s", (int)strcspn(a->mail, "@"), a->mail);
+		personal[np++] = local;
+	}
+	if (a->name != NULL)
+		personal[np++] = a->name;
+	*failed = 0;
+	if (mailotp_policy_check(s->policy, password, personal, np, failed) == 0)
+		return 0;
+	mailotp_policy_explain(*failed, s->cfg, lang, msg, msglen);
+	return MAILOTP_ERR_POLICY;
+}
+
 void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
                     const char *new_password, bool prelim_only, const char *rhost,
                     struct mailotp_outcome *o)
@@ -129,9 +152,7 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = NULL;
 	struct mailotp_bind_result br;
-	const char *personal[3];
-	char local[256], *hash = NULL;
-	size_t np = 0;
+	char *hash = NULL;
 	unsigned failed = 0;
 	int r;
 
@@ -173,16 +194,8 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 		snprintf(o->reason, sizeof(o->reason), "new password equals the current one");
 		goto out;
 	}
-	if (a->login != NULL)
-		personal[np++] = a->login;
-	if (a->mail != NULL) {
-		snprintf(local, sizeof(local), "%.*s", (int)strcspn(a->mail, "@"), a->mail);
-		personal[np++] = local;
-	}
-	if (a->name != NULL)
-		personal[np++] = a->name;
-	if (mailotp_policy_check(s->policy, new_password, personal, np, &failed) != 0) {
-		mailotp_policy_explain(failed, cfg, a->lang, o->error, sizeof(o->error));
+	if (mailotp_password_check(s, a, new_password, a->lang, o->error, sizeof(o->error),
+	                           &failed) != 0) {
 		snprintf(o->reason, sizeof(o->reason), "new password refused by the policy (0x%x)",
 		         failed);
 		goto out;

@@ -33,7 +33,7 @@ void mailotp_acct_consent(const struct mailotp_services *s, const char *user, co
                           const char *from, struct mailotp_outcome *o);
 
 /*
-  * Changes user's password from old_password to new_password. With
+ * Changes user's password from old_password to new_password. With
  * prelim_only, checks old_password only, or, when old_password is NULL,
  * only that the account is in the directory (OK or USER_UNKNOWN). Status OK, AUTHTOK_RECOVERY_ERR
  * (current password wrong), AUTHTOK_ERR (new password refused: error says
@@ -42,6 +42,16 @@ void mailotp_acct_consent(const struct mailotp_services *s, const char *user, co
 void mailotp_chpass(const struct mailotp_services *s, const char *user, const char *old_password,
                     const char *new_password, bool prelim_only, const char *rhost,
                     struct mailotp_outcome *o);
+
+/*
+ * The policy for a new password of account a, with the account's own
+ * strings (login, the mail's local part, the name) as the personal ones.
+ * Returns 0, or MAILOTP_ERR_POLICY with the explanation in lang in msg
+ * and the failed rules in *failed.
+ */
+int mailotp_password_check(const struct mailotp_services *s, const struct mailotp_account *a,
+                           const char *password, const char *lang, char *msg, size_t msglen,
+                           unsigned *failed) MAILOTP_MUST_CHECK;
 
 /* Mails the "password changed" notice to a and its notify recipients (errors logged). */
 void mailotp_notify_changed(const struct mailotp_services *s, const struct mailotp_account *a,

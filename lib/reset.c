@@ -397,8 +397,6 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = NULL;
 	char hex[MAILOTP_TOKEN_HASH_HEX], *hash = NULL, local[256];
-	const char *personal[4];
-	size_t np = 0;
 	unsigned failed = 0;
 	int r;
 
@@ -417,18 +415,10 @@ void mailotp_reset_complete(const struct mailotp_services *s, const char *token,
 		           "passwords differ");
 		goto out;
 	}
-	if (a->login != NULL)
-		personal[np++] = a->login;
-	if (a->mail != NULL) {
-		snprintf(local, sizeof(local), "%.*s", (int)strcspn(a->mail, "@"), a->mail);
-		personal[np++] = local;
-	}
-	if (a->name != NULL)
-		personal[np++] = a->name;
-	if (mailotp_policy_check(s->policy, password, personal, np, &failed) != 0) {
+	if (mailotp_password_check(s, a, password, lang, o->message, sizeof(o->message), &failed) !=
+	    0) {
 		o->status = MAILOTP_RESET_POLICY;
 		o->field = MAILOTP_FIELD_PASSWORD;
-		mailotp_policy_explain(failed, cfg, lang, o->message, sizeof(o->message));
 		snprintf(o->reason, sizeof(o->reason), "password refused by the policy (0x%x)",
 		         failed);
 		goto out;
