@@ -40,11 +40,13 @@ time_t mailotp_gentime_parse(const char *s)
 	struct tm tm;
 	const char *end;
 
-	if (s == NULL || strlen(s) < 15)
+	/* Exactly 14 digits first: strptime alone also takes blanks and short
+	 * fields ("2025 1 1 1 1 1Z"), and years before 1000. */
+	if (s == NULL || strlen(s) < 15 || strspn(s, "0123456789") != 14 || s[0] == '0')
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y%m%d%H%M%S", &tm);
-	if (end == NULL)
+	if (end == NULL || end != s + 14)
 		return 0;
 	if (*end == '.' || *end == ',')
 		for (end++; *end >= '0' && *end <= '9'; end++)
@@ -80,6 +82,8 @@ static int modify(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, int *l
 	LDAP *ld;
 	int r, rc = LDAP_OTHER;
 
+	/* Set on every path: callers read it to tell a lost race from an error. */
+	*ldap_rc = LDAP_OTHER;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if ((r = mailotp_ldap_get(l, &ld)) != 0)
 			return r;

@@ -5,6 +5,7 @@
  * default can never be a value the file would refuse.
  */
 #include "config.h"
+#include "message.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -481,7 +482,9 @@ static bool addr_ok(const char *s)
 static int set_addr(struct mailotp_config *cfg, const struct key *k, const char *val, char *why,
                     size_t whylen)
 {
-	if (!addr_ok(val)) {
+	/* The same check the mail builder applies, so -t cannot pass an address
+	 * that every mail would then be refused for. */
+	if (!addr_ok(val) || !mailotp_addr_valid(val)) {
 		say(why, whylen, "must be a plain mail address (user@example.org)");
 		return MAILOTP_ERR_CONFIG;
 	}
@@ -764,7 +767,7 @@ static const struct key keys[] = {
     {"invite_ttl", set_int, F(invite_ttl), false, 60, 2592000, NULL, "604800", OPTIONAL},
     {"reset_public_url", set_public_url, F(reset_public_url), true, 0, 0, NULL, NULL,
      REQUIRED_UNLESS_NO_LISTEN},
-        {"reset_login_url", set_public_url, F(reset_login_url), true, 0, 0, NULL, NULL, OPTIONAL},
+    {"reset_login_url", set_public_url, F(reset_login_url), true, 0, 0, NULL, NULL, OPTIONAL},
     {"reset_listen", set_listen, F(reset_listen), true, 0, 0, NULL, "127.0.0.1:8080", OPTIONAL},
     {"reset_request_fields", set_choice, F(reset_request_fields), false, 0, 0, request_fields,
      "email", OPTIONAL},

@@ -317,6 +317,13 @@ char *mailotp_log_escape(const char *in, char *out, size_t outlen)
 	return out;
 }
 
+size_t mailotp_utf8_seq_len(const unsigned char *s, size_t left)
+{
+	uint32_t cp;
+
+	return left == 0 ? 0 : utf8_decode(s, left, &cp);
+}
+
 bool mailotp_utf8_is_clean(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -25,7 +25,7 @@ int mailotp_ldap_filter_escape(const char *in, size_t len, char **out) MAILOTP_M
  * MAILOTP_ERR_INVALID. *out is malloc'd.
  */
 int mailotp_ldap_filter_build(const char *tmpl, const char *value, size_t value_len,
-			      char **out) MAILOTP_MUST_CHECK;
+                              char **out) MAILOTP_MUST_CHECK;
 
 /*
  * RFC 4514 attribute value escaping for a DN: '"', '+', ',', ';', '<',
@@ -39,11 +39,18 @@ int mailotp_ldap_dn_escape(const char *in, size_t len, char **out) MAILOTP_MUST_
  * Makes an untrusted string safe for one log line: printable ASCII is
  * kept except '\\'; valid UTF-8 sequences of printable characters are
  * kept; every other byte (control bytes, CR, LF, DEL, invalid UTF-8) and
- * '"' (log lines quote user strings) is written as \xNN and '\\' as "\\\\". The result is cut at outlen - 1 bytes
- * (never inside an escape) and ends with "..." when cut. in may be NULL
+ * '"' (log lines quote user strings) is written as \xNN and '\\' as "\\\\". The result is cut at
+ * outlen - 1 bytes (never inside an escape) and ends with "..." when cut. in may be NULL
  * ("(null)"). Returns out.
  */
 char *mailotp_log_escape(const char *in, char *out, size_t outlen);
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most left bytes), or 0 when
+ * it is not one: overlong forms, surrogates and code points past U+10FFFF
+ * are refused (RFC 3629). The one UTF-8 decoder of lib/.
+ */
+size_t mailotp_utf8_seq_len(const unsigned char *s, size_t left);
 
 /*
  * True when s (len bytes) is valid UTF-8 (no overlongs, no surrogates, at

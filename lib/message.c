@@ -10,6 +10,7 @@
  */
 #include "autoconfig.h" /* _GNU_SOURCE and friends, first */
 
+#include "escape.h"
 #include "message.h"
 
 #include <stdint.h>
@@ -88,43 +89,6 @@ static int buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (at most left bytes), or 0 when
- * it is not valid: overlong forms, surrogates and code points above
- * U+10FFFF are refused, as RFC 3629 requires.
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t left)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static bool addr_special(unsigned char c)
 {
 	return strchr(" \"(),:;<>[]\\", c) != NULL;
@@ -185,7 +149,7 @@ static int header_sanitise(const char *value, char **out, bool *ascii)
 	if ((o = malloc(len + 1)) == NULL)
 		return MAILOTP_ERR_NOMEM;
 	while (i < len) {
-		if ((n = utf8_seq_len(s + i, len - i)) == 0) {
+		if ((n = mailotp_utf8_seq_len(s + i, len - i)) == 0) {
 			free(o);
 			return MAILOTP_ERR_INVALID;
 		}
@@ -220,7 +184,8 @@ int mailotp_header_encode(const char *name, const char *value, char **out)
 		return MAILOTP_ERR_INVALID;
 	if ((r = header_sanitise(value, &clean, &ascii)) != 0)
 		goto out;
-	if (ascii) {
+	/* As is only while "Name: value" fits RFC 5322's hard limit; longer is folded below. */
+	if (ascii && strlen(name) + 2 + strlen(clean) <= LINE_MAX_HARD) {
 		*out = clean;
 		clean = NULL;
 		goto out;
@@ -246,7 +211,7 @@ int mailotp_header_encode(const char *name, const char *value, char **out)
 
 		take = 0;
 		while (i + take < len) {
-			n = utf8_seq_len(s + i + take, len - i - take);
+			n = mailotp_utf8_seq_len(s + i + take, len - i - take);
 			if (take + n > max_bytes)
 				break;
 			take += n;
@@ -311,7 +276,7 @@ static int body_normalise(const char *body, struct buf *o, bool *sevenbit)
 			line = 0;
 			continue;
 		}
-		if ((n = utf8_seq_len(s + i, len - i)) == 0)
+		if ((n = mailotp_utf8_seq_len(s + i, len - i)) == 0)
 			return MAILOTP_ERR_INVALID;
 		if (n > 1)
 			*sevenbit = false;

@@ -23,7 +23,8 @@ bool mailotp_addr_valid(const char *addr);
 
 /*
  * Encodes a UTF-8 header value (e.g. a Subject) for a header named
- * `name`: pure printable ASCII is returned as is; otherwise as RFC 2047
+  * `name`: pure printable ASCII is returned as is while "Name: value" fits
+ * RFC 5322's 998-character line limit; otherwise as RFC 2047
  * "=?UTF-8?B?...?=" encoded words, never splitting a UTF-8 character,
  * folded so that no line (with "Name: ") passes 76 characters. CR, LF and
  * other control characters in the input are replaced by a space first.

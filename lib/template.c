@@ -8,6 +8,7 @@
  */
 #include "autoconfig.h" /* _GNU_SOURCE and friends, first */
 
+#include "escape.h"
 #include "template.h"
 
 #include <errno.h>
@@ -54,39 +55,6 @@ struct tmpl {
 struct mailotp_templates {
 	struct tmpl t[NLANG][NTMPL];
 };
-
-/* Length of the valid UTF-8 sequence at s, or 0 (overlongs, surrogates, > U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t left)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
 
 static bool var_allowed(const struct tmpl_def *d, const char *name, size_t len)
 {
@@ -139,7 +107,7 @@ static int check_line(const char *path, unsigned lineno, const char *line, size_
 
 	for (i = 0; i < len; i += n) {
 		if (line[i] == '\0' ||
-		    (n = utf8_seq_len((const unsigned char *)line + i, len - i)) == 0) {
+		    (n = mailotp_utf8_seq_len((const unsigned char *)line + i, len - i)) == 0) {
 			snprintf(err, errlen, "%s:%u: invalid UTF-8", path, lineno);
 			return MAILOTP_ERR_TEMPLATE;
 		}
@@ -256,6 +224,10 @@ static int load_one(const char *dir, const char *lang, const struct tmpl_def *d,
 	if ((r = check_line(path, 1, subj, l, d, true, &secret_seen, err, errlen)) != 0)
 		goto out;
 	r = MAILOTP_ERR_TEMPLATE;
+	if (memchr(subj, '\r', l) != NULL) { /* a lone CR would end the header line early */
+		snprintf(err, errlen, "%s:1: a CR inside the subject", path);
+		goto out;
+	}
 	if ((t->subject = strndup(subj, l)) == NULL) {
 		r = MAILOTP_ERR_NOMEM;
 		goto out;
@@ -357,7 +329,7 @@ static size_t put_value(const char *v, char *out)
 	size_t len = strlen(v), i = 0, n;
 
 	while (out != NULL && i < len) {
-		n = utf8_seq_len(s + i, len - i);
+		n = mailotp_utf8_seq_len(s + i, len - i);
 		if (n == 0) {
 			out[i] = '?';
 			n = 1;

@@ -201,6 +201,9 @@ int mailotpctl_ldap_read_extra(struct mailotp_ldap *l, const struct mailotp_conf
 
 	memset(x, 0, sizeof(*x));
 	r = run(l, read_op, &arg, &rc);
+	/* On failure the caller gets nothing to free. */
+	if (r != 0)
+		mailotpctl_extra_clear(x);
 	if (rc == LDAP_NO_SUCH_OBJECT)
 		return MAILOTP_ERR_NOT_FOUND;
 	return r;

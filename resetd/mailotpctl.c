@@ -13,6 +13,7 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -112,8 +113,16 @@ static void who_init(char *out, size_t len)
 		mailotp_log_escape(pw.pw_name, name, sizeof(name));
 	off = (size_t)snprintf(out, len, "uid:%lu(%s)", (unsigned long)uid, name);
 	if ((f = fopen("/proc/self/loginuid", "re")) != NULL) {
-		if (fscanf(f, "%lu", &luid) != 1)
-			luid = (unsigned long)-1;
+		char line[32], *end;
+		unsigned long v;
+
+		/* strtoul, not fscanf: an out-of-range value must not be taken. */
+		if (fgets(line, sizeof(line), f) != NULL) {
+			errno = 0;
+			v = strtoul(line, &end, 10);
+			if (errno == 0 && end != line && (*end == '\0' || *end == '\n'))
+				luid = v;
+		}
 		fclose(f);
 	}
 	if (luid != (unsigned long)uid && luid != 4294967295UL && off < len) {

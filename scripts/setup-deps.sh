@@ -16,7 +16,8 @@ BUILD_PKGS=(
 	libmicrohttpd-dev libsystemd-dev libcmocka-dev libpam-wrapper
 	libpamtest0-dev
 )
-TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl openssh-server openssh-client python3-pexpect openssl)
+TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl openssh-server openssh-client python3-pexpect openssl
+	valgrind faketime cppcheck clang libclang-rt-14-dev)
 # tests/web_browser.sh drives the reset pages in headless chromium (it
 # skips itself without them)
 BROWSER_PKGS=(chromium chromium-driver python3-selenium fonts-ipafont-gothic)

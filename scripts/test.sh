@@ -208,6 +208,31 @@ if ((run_normal || run_distcheck)); then
 	build_and_check "main" "$BUILD/main" --enable-werror
 fi
 
+# check_phase NAME LOG CMD...: a step that passes or fails as a whole
+# (static analysis, the short fuzzing run): one pass or one failure.
+check_phase() {
+	local name=$1 log=$2 rc=0
+	shift 2
+	phase_begin "$name"
+	run_logged "$log" "$@" || rc=$?
+	if ((rc == 0)); then
+		PASSED=$((PASSED + 1))
+		phase_end ok "1 passed, 0 failed"
+	else
+		FAILED=$((FAILED + 1))
+		FAILED_LOGS+=("$log")
+		phase_end FAILED "0 passed, 1 failed"
+	fi
+}
+
+if ((run_normal)) && [[ -f "$BUILD/main/Makefile" ]]; then
+	check_phase "cppcheck" "$BUILD/main/cppcheck.out" \
+		"$SRC/scripts/analyze.sh" -b "$BUILD/main" --cppcheck-only
+	# every libFuzzer target for 10 s; `make fuzz` runs them longer
+	check_phase "fuzz (10 s each)" "$BUILD/main/fuzz.out" \
+		timeout --kill-after=30 900 make -C "$BUILD/main" fuzz-ci
+fi
+
 if ((run_distcheck)); then
 	phase_begin "distcheck"
 	rc=0

@@ -50,3 +50,5 @@ include tests/bench/bench.mk
 include tests/web.mk
 include tests/ssh.mk
 include tests/ha.mk
+include tests/hostile.mk
+include tests/fuzz/fuzz.mk
