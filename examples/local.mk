@@ -27,6 +27,7 @@ dist_templatesja_DATA = \
 ldapschemadir = $(pkgdatadir)/ldap
 dist_ldapschema_DATA = \
 	examples/ldap/mailotp.ldif \
+	examples/ldap/acl.ldif \
 	examples/ldap/mailotp.schema
 
 # Under the prefix, so that "make distcheck" and non-root installs work;

@@ -13,7 +13,7 @@ set -euo pipefail
 command -v ldapwhoami >/dev/null || skip_all "ldap-utils not installed"
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip_all "python3-aiosmtpd not installed"
 
-tap_plan 90
+tap_plan 93
 
 tb_init
 export LDAPNOINIT=1
@@ -281,6 +281,22 @@ tb_pause_slapd
 run_fails "paused slapd does not answer within 1 s" timeout 1 ldapwhoami -x -H "$TB_LDAP_URI"
 tb_resume_slapd
 run_ok "resumed slapd answers" whoami_as "$(tb_user_dn bob)" "$(tb_user_pw bob)"
+
+# --- examples/ldap/acl.ldif ---------------------------------------------------
+# The shipped access list loads into cn=config and is the one the test-bed
+# runs (so every ACL test of the suite tests it too).
+run_ok "examples/ldap/acl.ldif loads with ldapmodify -Y EXTERNAL" \
+	tb_ldap_config_modify -f "$top_srcdir/examples/ldap/acl.ldif"
+st=0
+LDAPNOINIT=1 ldapmodify -x -H "$TB_LDAP_URI" -D "$(tb_user_dn alice)" -w 'Alice-Passw0rd!' >/dev/null 2>&1 <<EOL || st=$?
+dn: $(tb_user_dn alice)
+changetype: modify
+replace: mailotpMustChange
+mailotpMustChange: FALSE
+EOL
+is "$st" 50 "under the shipped ACL alice still cannot write her own forced change (50)"
+LDAPNOINIT=1 ldapwhoami -x -H "$TB_LDAP_URI" -D "$TB_SVC_DN" -y "$TB_SVC_PW_FILE" >/dev/null 2>&1
+ok $? "and the service account still binds"
 
 # --- mailotp.conf ------------------------------------------------------------
 
