@@ -220,6 +220,14 @@ static int fill_account(LDAP *ld, LDAPMessage *e, const struct mailotp_config *c
 	a->reset_sent_raw = first_value(ld, e, AT_RESET_SENT);
 	a->reset_sent = mailotp_gentime_parse(a->reset_sent_raw);
 	a->consent_version = first_value(ld, e, AT_CONSENT);
+	if ((s = first_value(ld, e, "pwdReset")) != NULL) {
+		a->pw_reset = strcmp(s, "TRUE") == 0;
+		free(s);
+	}
+	if ((s = first_value(ld, e, "pwdGraceUseTime")) != NULL) {
+		a->grace_used = true;
+		free(s);
+	}
 	return 0;
 }
 
@@ -304,6 +312,9 @@ static int find_one(struct mailotp_ldap *l, const struct mailotp_config *cfg, co
 	attrs[na++] = AT_MUST;
 	attrs[na++] = AT_RESET_SENT;
 	attrs[na++] = AT_CONSENT;
+	/* ppolicy's operational attributes (ignored where ppolicy is not loaded). */
+	attrs[na++] = "pwdReset";
+	attrs[na++] = "pwdGraceUseTime";
 	attrs[na] = NULL;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -687,7 +698,8 @@ int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account 
 	LDAPMod must = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_MUST, .mod_values = NULL};
 	LDAPMod tok = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN, .mod_values = NULL};
 	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
-	LDAPMod *mods[7];
+	LDAPMod ppreset = {.mod_op = LDAP_MOD_DELETE, .mod_type = "pwdReset", .mod_values = NULL};
+	LDAPMod *mods[8], *pp[] = {&ppreset, NULL};
 	size_t n = 0;
 	int r, rc;
 
@@ -711,6 +723,13 @@ int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account 
 		            ldap_err2string(rc));
 		return r;
 	}
+	/* ppolicy's forced change (an administrator's reset) is done: ppolicy
+	 * itself drops pwdReset on most changes; where it did not, do it here
+	 * (best effort: gone already is fine). */
+	if (a->pw_reset && modify(l, a->dn, pp, &rc) != 0 && rc != LDAP_NO_SUCH_ATTRIBUTE)
+		mailotp_log(LOG_WARNING, "ldap: cannot clear pwdReset of %s: %s", a->dn,
+		            ldap_err2string(rc));
+	a->pw_reset = false;
 	a->temp_expiry = 0;
 	a->must_change = false;
 	return 0;

@@ -44,7 +44,9 @@ struct mailotp_account {
 	time_t temp_expiry;    /* mailotpTempPasswordExpiry, 0 when none */
 	bool must_change;      /* mailotpMustChange TRUE */
 	char *reset_sent_raw;  /* mailotpResetSentTime as stored, or NULL */
-	char *consent_version; /* mailotpConsentVersion, or NULL */
+		char *consent_version; /* mailotpConsentVersion, or NULL */
+	bool pw_reset;         /* ppolicy pwdReset TRUE: changeAfterReset */
+	bool grace_used;       /* ppolicy pwdGraceUseTime present: expired, in grace */
 	time_t reset_sent;
 
 	char *otp_sent_raw;   /* mailotpOtpSentTime as stored, or NULL */

@@ -43,6 +43,14 @@ static void acct_state(const struct mailotp_services *s, const struct mailotp_ac
 		o->status = MAILOTP_ST_ACCT_EXPIRED;
 		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_TEMP_EXPIRED);
 		snprintf(o->reason, sizeof(o->reason), "temporary password expired");
+	} else if (a->pw_reset || a->grace_used) {
+		/* ppolicy: changeAfterReset, or an expired password in its grace logins. */
+		o->status = MAILOTP_ST_NEW_AUTHTOK_REQD;
+		mailotp_textf(o->info, sizeof(o->info), a->lang,
+		              a->pw_reset ? MAILOTP_TXT_PW_ADMIN_RESET : MAILOTP_TXT_MUST_CHANGE);
+		snprintf(o->reason, sizeof(o->reason), "%s",
+		         a->pw_reset ? "ppolicy: change after reset"
+		                     : "ppolicy: password expired, grace logins in use");
 	} else if (a->temp_expiry != 0 || a->must_change) {
 		o->status = MAILOTP_ST_NEW_AUTHTOK_REQD;
 		mailotp_textf(o->info, sizeof(o->info), a->lang, MAILOTP_TXT_MUST_CHANGE);
@@ -171,6 +179,10 @@ void mailotp_chpass(const struct mailotp_services *s, const char *user, const ch
 	}
 	/* The current password, checked by the directory itself. */
 	r = mailotp_ldap_check_password(s->ldap, a->dn, old_password, &br);
+	/* ppolicy answers passwordExpired only when the password matched: an
+	 * expired current password is the very one this change replaces. */
+	if (r == MAILOTP_ERR_BAD_PASSWORD && br.ppolicy_error == PP_passwordExpired)
+		r = 0;
 	if (r == MAILOTP_ERR_BAD_PASSWORD ||
 	    (r == 0 && a->temp_expiry != 0 && s->now() >= a->temp_expiry)) {
 		o->status = MAILOTP_ST_AUTHTOK_RECOVERY_ERR;

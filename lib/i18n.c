@@ -101,6 +101,21 @@ static const struct text texts[MAILOTP_TXT_COUNT] = {
         {"You cannot log in without accepting the terms of use and "
          "the privacy policy.",
          "利用規約・プライバシーポリシーに同意いただけない場合はログインできません。"},
+    [MAILOTP_TXT_PW_EXPIRED] =
+        {"Your password has expired. Please set a new one on the "
+         "password reset page.",
+         "パスワードの有効期限が切れています。パスワードリセット画面から新しいパスワー"
+         "ドを設定してください。"},
+    [MAILOTP_TXT_PW_GRACE] =
+        {"Your password has expired; logins left before it stops working: "
+         "%d. Set a new one now.",
+         "パスワードの有効期限が切れています（残りのログイン可能回数: %d 回）。新しい"
+         "パスワードを設定してください。"},
+    [MAILOTP_TXT_PW_ADMIN_RESET] =
+        {"Your password was reset by an administrator: set a new one "
+         "now.",
+         "管理者によりパスワードがリセットされました。新しいパスワードを設定してく"
+         "ださい。"},
 };
 
 const char *mailotp_lang_pick(const char *lang)

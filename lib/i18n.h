@@ -37,7 +37,10 @@ enum mailotp_text_id {
 	MAILOTP_TXT_SAME_PASSWORD,
 	MAILOTP_TXT_PASSWORD_CHANGED,
 	MAILOTP_TXT_CONSENT_PROMPT,
-	MAILOTP_TXT_CONSENT_REFUSED,
+		MAILOTP_TXT_CONSENT_REFUSED,
+	MAILOTP_TXT_PW_EXPIRED,       /* the password has expired, no grace left */
+	MAILOTP_TXT_PW_GRACE,         /* %d: grace logins left */
+	MAILOTP_TXT_PW_ADMIN_RESET,   /* an administrator reset it: change now */
 	MAILOTP_TXT_COUNT
 };
 

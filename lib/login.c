@@ -130,6 +130,7 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 {
 	struct mailotp_bind_result br;
 	bool otp_only = (req->flags & MAILOTP_FLAG_OTP_ONLY) != 0;
+	int grace = -1;
 	uint64_t start = mailotp_now_ns();
 	int r;
 
@@ -155,6 +156,15 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 		r = mailotp_ldap_check_password(s->ldap, lg->acct->dn, req->password, &br);
 		if (r == MAILOTP_ERR_BAD_PASSWORD) {
 			mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+			/* ppolicy says passwordExpired only after the password matched:
+			 * telling the user reveals nothing to someone without it. */
+			if (br.ppolicy_error == PP_passwordExpired) {
+				o->status = MAILOTP_ST_DENIED;
+				mailotp_textf(o->error, sizeof(o->error), lg->acct->lang,
+				              MAILOTP_TXT_PW_EXPIRED);
+				set_reason(o, "password expired (ppolicy), no grace logins left");
+				return;
+			}
 			set_reason(o, bind_reason(&br));
 			goto refuse;
 		}
@@ -163,6 +173,7 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 			return;
 		}
 		mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+		grace = br.grace;
 	}
 	/* A temporary password (reset_mode temporary) works only until it expires. */
 	if (lg->acct->temp_expiry != 0 && s->now() >= lg->acct->temp_expiry) {
@@ -178,6 +189,14 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 		return;
 	}
 	send_code(s, req, lg, o);
+	/* An expired password still in its grace logins: said now, changed at
+	 * the account stage (NEW_AUTHTOK_REQD). */
+	if (o->status == MAILOTP_ST_OK && grace >= 0) {
+		char note[256], sent[sizeof(o->info)];
+		mailotp_textf(note, sizeof(note), lg->acct->lang, MAILOTP_TXT_PW_GRACE, grace);
+		snprintf(sent, sizeof(sent), "%s", o->info);
+		snprintf(o->info, sizeof(o->info), "%.250s\n%.250s", note, sent);
+	}
 	return;
 
 refuse:

@@ -14,6 +14,7 @@ integration_tests = \
 	tests/password.sh \
 	tests/consent.sh \
 	tests/reset_temporary.sh \
+	tests/ppolicy.sh \
 	tests/daemon.sh
 TESTS += $(integration_tests)
 dist_check_SCRIPTS += $(integration_tests)
