@@ -178,7 +178,7 @@ mail=$(tb_mail_last new@example.org)
 like "$mail" $'\nSubject: Your account has been issued\n' "the invite mail: \"account issued\""
 like "$mail" 'Dear 新規 太郎,' "the Japanese name survives into the mail"
 # (a base64 body keeps its CRLF when mailtool.py decodes it)
-like "$mail" $'\nhttps://reset\\.example\\.org/reset\\?token=[A-Za-z0-9_-]{43}\r?\n' \
+like "$mail" $'\nhttps://reset\\.example\\.org/invite\\?token=[A-Za-z0-9_-]{43}\r?\n' \
 	"the link, alone on its line, begins with reset_public_url"
 is "$(tb_mail_count new@example.org)" 1 "one mail"
 
@@ -196,7 +196,7 @@ n=$(tb_mail_count alice@example.org)
 is "$(ctl "${C[@]}" invite alice)" "alice: invite mailed to alice@example.org, link valid 168 hours" \
 	"invite alice"
 is "$(tb_mail_count alice@example.org)" $((n + 1)) "one more mail to alice"
-like "$(tb_mail_last alice@example.org)" $'\nhttps://reset\\.example\\.org/reset\\?token=[A-Za-z0-9_-]{43}\n' \
+like "$(tb_mail_last alice@example.org)" $'\nhttps://reset\\.example\\.org/invite\\?token=[A-Za-z0-9_-]{43}\n' \
 	"it carries a single-use link"
 is "$(tb_mail_count proxy-alice@example.org)" 0 "the notify recipient never gets the link"
 is "$(ctl "${C[@]}" invite nosuchuser)" "! mailotpctl: invite: nosuchuser: no such account
