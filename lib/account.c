@@ -48,9 +48,13 @@ time_t mailotp_gentime_parse(const char *s)
 	end = strptime(s, "%Y%m%d%H%M%S", &tm);
 	if (end == NULL || end != s + 14)
 		return 0;
-	if (*end == '.' || *end == ',')
+	if (*end == '.' || *end == ',') {
+		/* A fraction has at least one digit (RFC 4517 3.3.13). */
+		if (end[1] < '0' || end[1] > '9')
+			return 0;
 		for (end++; *end >= '0' && *end <= '9'; end++)
 			;
+	}
 	if (strcmp(end, "Z") != 0)
 		return 0;
 	return timegm(&tm);

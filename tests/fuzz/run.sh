@@ -52,8 +52,13 @@ for t in "${targets[@]}"; do
 		[[ -d "$d" ]] && find "$d" -maxdepth 1 -type f -exec cp {} "$corpus/" \;
 	done
 	log="$work/$t.log"
-	"$bin/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$art/$t-" "$corpus" >"$log" 2>&1
+		# FUZZ_RUNS (with FUZZ_SEED) makes a run repeatable: the same inputs on
+	# every machine, so CI fails only when the code changed, never because a
+	# random search happened to go further; SECONDS then only caps it.
+	extra=()
+	[[ -n "${FUZZ_RUNS:-}" ]] && extra=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+	"$bin/$t" -max_total_time="$secs" "${extra[@]}" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$art/$t-" "$corpus" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
