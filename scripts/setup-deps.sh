@@ -17,7 +17,7 @@ BUILD_PKGS=(
 	libpamtest0-dev
 )
 TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl openssh-server openssh-client python3-pexpect openssl
-	valgrind faketime cppcheck clang libclang-rt-14-dev)
+	valgrind faketime cppcheck clang libclang-rt-14-dev sudo)
 # tests/web_browser.sh drives the reset pages in headless chromium (it
 # skips itself without them)
 BROWSER_PKGS=(chromium chromium-driver python3-selenium fonts-ipafont-gothic)

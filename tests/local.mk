@@ -52,3 +52,4 @@ include tests/ssh.mk
 include tests/ha.mk
 include tests/hostile.mk
 include tests/fuzz/fuzz.mk
+include tests/sudo.mk
