@@ -213,6 +213,52 @@ static int map_result(CURL *h, CURLcode c, const char *errbuf, const struct repl
 	return refused ? MAILOTP_ERR_SMTP_REFUSED : MAILOTP_ERR_SMTP;
 }
 
+/*
+ * Idle libcurl handles, each with the SMTP connection it last used still
+ * open in its connection cache: the next mail to the same server skips the
+ * TCP and TLS handshakes and the greeting (docs/performance.md has what it
+ * changed on loopback). libcurl checks a cached connection before
+ * reusing it and opens a new one when the server closed it or it has been
+ * idle longer than CURLOPT_MAXAGE_CONN; a handle whose transfer failed is
+ * closed, never reused.
+ */
+#define HANDLE_POOL 8
+static pthread_mutex_t handle_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURL *handle_pool[HANDLE_POOL];
+static size_t handle_n;
+
+static CURL *handle_take(void)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&handle_mu);
+	if (handle_n > 0)
+		h = handle_pool[--handle_n];
+	pthread_mutex_unlock(&handle_mu);
+	if (h != NULL) {
+		/* Options (password included) are cleared; the connection stays. */
+		curl_easy_reset(h);
+		return h;
+	}
+	return curl_easy_init();
+}
+
+static void handle_give(CURL *h, bool reusable)
+{
+	if (h == NULL)
+		return;
+	if (reusable) {
+		pthread_mutex_lock(&handle_mu);
+		if (handle_n < HANDLE_POOL) {
+			handle_pool[handle_n++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&handle_mu);
+	}
+	if (h != NULL)
+		curl_easy_cleanup(h);
+}
+
 int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_password,
                       const char *const *rcpt, size_t nrcpt, const char *message, char *err,
                       size_t errlen)
@@ -252,7 +298,7 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 		goto out;
 	}
 	r = MAILOTP_ERR_NOMEM;
-	if ((h = curl_easy_init()) == NULL)
+	if ((h = handle_take()) == NULL)
 		goto out;
 	snprintf(addr, sizeof(addr), "<%s>", cfg->mail_from);
 	up.p = message;
@@ -270,9 +316,11 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	}
 	c = curl_easy_perform(h);
 	r = map_result(h, c, errbuf, &rep, err, errlen);
+	/* Drop what the handle points at before it waits in the pool. */
+	(void)curl_easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_READDATA, NULL);
 out:
-	if (h != NULL)
-		curl_easy_cleanup(h);
+	handle_give(h, r == 0);
 	curl_slist_free_all(rl);
 	return r;
 }
