@@ -12,18 +12,6 @@ set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-# mail_settle: wait (at most 10 s) until no mail has arrived for 1 s, so
-# that notices still in the daemon's queue are counted where they belong
-mail_settle() {
-	local last=-1 now i
-	for i in $(seq 40); do
-		now=$(tb_mail_count)
-		[[ "$now" == "$last" ]] && return 0
-		last=$now
-		sleep 0.5
-	done
-}
-
 tb_init
 tb_start_slapd || bail_out "slapd did not start"
 tb_start_smtp || bail_out "SMTP sink did not start"
@@ -286,7 +274,7 @@ run_ok "carol's new password works" env LDAPNOINIT=1 ldapwhoami -x -H "$TB_LDAP_
 # --- bodies and fields
 newip
 sleep 1
-mail_settle
+tb_mail_settle
 mails=$(tb_mail_count)
 form /
 req -b "$J" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @<(head -c 10485760 /dev/zero | tr '\0' a) "$U/request"

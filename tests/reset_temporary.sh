@@ -9,18 +9,6 @@ set -u
 . "$top_srcdir/tests/pam_env.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-# mail_settle: wait (at most 10 s) until no mail has arrived for 1 s, so
-# that notices still in the daemon's queue are counted where they belong
-mail_settle() {
-	local last=-1 now i
-	for i in $(seq 40); do
-		now=$(tb_mail_count)
-		[[ "$now" == "$last" ]] && return 0
-		last=$now
-		sleep 0.5
-	done
-}
-
 tb_init
 tb_start_slapd || bail_out "slapd did not start"
 tb_start_smtp || bail_out "SMTP sink did not start"
@@ -98,7 +86,7 @@ pam_run mailotp alice auth "$temp"
 is "$PAM_RESULT" PAM_AUTH_ERR "the temporary password is dead"
 
 # Mail bombing: asking again at once mails nothing more (per-account guard).
-mail_settle
+tb_mail_settle
 before=$(tb_mail_count alice@example.org)
 request 9N9Z alice alice@example.org en again
 settle

@@ -4,7 +4,7 @@
 # as shipped), runs the installed-style module through the real libpam
 # with examples/pam.d/sshd and examples/pam.d/sshd-otp-only as the "sshd"
 # service; OpenSSH's ssh client is driven by python3-pexpect
-# (tests/ssh_e2e.py).  Password + mailed code + consent, three wrong
+# (tests/pexpect_drive.py).  Password + mailed code + consent, three wrong
 # codes, a temporary password changed inside the SSH session, the otp_only
 # stack after pam_unix, LDAP down; no code in sshd's or mailotpd's log.
 #
@@ -166,14 +166,24 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; do
 	sleep 0.05
 done
 
-# ssh_login USER [--command CMD] STEP...: tests/ssh_e2e.py; the result line
-# in $SSH_RESULT, exit status in $SSH_EXIT, time in $SSH_MS, the
-# client's terminal output in $SSH_OUT.
+# ssh_login USER [--command CMD] STEP...: OpenSSH's client driven by
+# tests/pexpect_drive.py; the result line in $SSH_RESULT, exit status in
+# $SSH_EXIT, time in $SSH_MS, the client's terminal output in $SSH_OUT.
 ssh_login() {
-	local user=$1 out
+	local user=$1 cmd='echo logged-in-ok' out
 	shift
-	out=$("$TB_PYTHON" "$top_srcdir/tests/ssh_e2e.py" --port "$SSH_PORT" --user "$user" \
-		--maildir "$TB_MAILDIR" --transcript "$TB_DIR/ssh.out" "$@" 2>>"$TB_DIR/ssh_e2e.err")
+	if [[ "${1:-}" == --command ]]; then
+		cmd=$2
+		shift 2
+	fi
+	out=$("$TB_PYTHON" "$top_srcdir/tests/pexpect_drive.py" \
+		--maildir "$TB_MAILDIR" --transcript "$TB_DIR/ssh.out" "$@" -- \
+		/usr/bin/ssh -F /dev/null -T -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null \
+		-o LogLevel=ERROR -o PreferredAuthentications=keyboard-interactive \
+		-o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+		-o ConnectTimeout=10 -p "$SSH_PORT" "$user@127.0.0.1" "$cmd" \
+		2>>"$TB_DIR/ssh_e2e.err")
 	printf '%s\n' "$out" | sed -n 's/^CODE [a-z]* //p' >>"$TB_DIR/typed_codes"
 	SSH_RESULT=$(printf '%s\n' "$out" | grep -v '^CODE ' | sed -n 1p)
 	SSH_EXIT=$(printf '%s\n' "$out" | sed -n 's/^EXIT //p')

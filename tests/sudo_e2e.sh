@@ -4,7 +4,7 @@
 # types its LDAP password and the mailed code at sudo's prompts and the
 # command runs as root; three wrong codes refuse; a wrong LDAP password
 # mails nothing. The terminal is driven by python3-pexpect
-# (tests/sudo_e2e.py, the steps of tests/ssh_e2e.py).
+# (tests/pexpect_drive.py).
 #
 # sudo reads /etc/pam.d/sudo and /etc/sudoers only, and needs the users in
 # NSS. So every sudo run happens in a private mount namespace (unshare -m)
@@ -113,7 +113,7 @@ out=$("$VISUDO" -c -f "$ETC/sudoers" 2>&1)
 ok $? "visudo -c -f accepts the private sudoers ($out)"
 
 # sudo_run USER STEP...: runuser -u USER -- sudo -k id -u inside the
-# namespace, driven by tests/sudo_e2e.py; the result line in $R, exit
+# namespace, driven by tests/pexpect_drive.py; the result line in $R, exit
 # status in $R_EXIT, time in $R_MS, the terminal output in $R_OUT.
 sudo_run() {
 	local user=$1 out
@@ -125,7 +125,7 @@ sudo_run() {
 		shift
 		for f in pam.d passwd group shadow sudoers; do mount --bind "$etc/$f" "/etc/$f"; done
 		exec "$@"' sudo-ns "$ETC" \
-		"$TB_PYTHON" "$top_srcdir/tests/sudo_e2e.py" --maildir "$TB_MAILDIR" \
+		"$TB_PYTHON" "$top_srcdir/tests/pexpect_drive.py" --maildir "$TB_MAILDIR" \
 		--transcript "$TB_DIR/sudo.out" "$@" -- runuser -u "$user" -- "$SUDO" -k id -u \
 		2>>"$TB_DIR/sudo_e2e.err" </dev/null)
 	printf '%s\n' "$out" | sed -n 's/^CODE [a-z]* //p' >>"$TB_DIR/typed_codes"

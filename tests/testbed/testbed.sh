@@ -617,6 +617,20 @@ tb_mail_last() {
 	"$TB_PYTHON" "$TB_SRCDIR/mailtool.py" show "$TB_MAILDIR" "$1" --nth "${2:--1}"
 }
 
+# tb_mail_settle: wait (at most 20 s) until no mail has arrived for 0.5 s,
+# so that mail still in mailotpd's background queue (reset links,
+# "password changed" notices) is counted where it belongs
+tb_mail_settle() {
+	local last=-1 now _
+	for _ in $(seq 40); do
+		now=$(tb_mail_count)
+		[[ "$now" == "$last" ]] && return 0
+		last=$now
+		sleep 0.5
+	done
+	return 0
+}
+
 # tb_mail_clear: forget every stored message
 tb_mail_clear() {
 	_tb_need_init || return 1

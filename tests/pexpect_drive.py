@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Drive a command on a terminal with pexpect, for tests/sudo_e2e.sh
-(there: runuser -u mo-alice -- sudo -k id -u, inside the test's private
-mount namespace).
+"""Drive a command on a terminal with pexpect, for tests/ssh_e2e.sh (the
+ssh client) and tests/sudo_e2e.sh (runuser -u mo-alice -- sudo -k id -u,
+inside the test's private mount namespace).
 
-  sudo_e2e.py --maildir DIR --transcript FILE [--timeout S] STEP... \\
+  pexpect_drive.py --maildir DIR --transcript FILE [--timeout S] STEP... \\
       -- COMMAND [ARG...]
 
-The STEPs are those of tests/ssh_e2e.py:
+Each STEP is one argument:
   expect:REGEX     wait for REGEX in the command's output
   send:TEXT        type TEXT and Enter
   code:ADDR        wait for the code mailed to ADDR by this run (the first
@@ -42,7 +42,7 @@ def mail_count(maildir, addr):
 def main():
     argv = sys.argv[1:]
     if "--" not in argv:
-        sys.exit("sudo_e2e.py: no -- COMMAND")
+        sys.exit("pexpect_drive.py: no -- COMMAND")
     cut = argv.index("--")
     cmd = argv[cut + 1:]
     p = argparse.ArgumentParser()
@@ -52,7 +52,7 @@ def main():
     p.add_argument("steps", nargs="*")
     a = p.parse_args(argv[:cut])
     if not cmd:
-        sys.exit("sudo_e2e.py: no COMMAND after --")
+        sys.exit("pexpect_drive.py: no COMMAND after --")
     steps = a.steps
 
     start_counts = {}
