@@ -202,7 +202,7 @@ static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
 static enum next handle_consent(struct conn *c, const struct mailotp_fields *f,
                                 struct mailotp_outcome *o)
 {
-	char *answer = NULL, *rhost = NULL;
+		char *answer = NULL;
 
 	memset(o, 0, sizeof(*o));
 	if (mailotp_fields_str(f, MAILOTP_TAG_ANSWER, 0, &answer) != 0) {
@@ -212,8 +212,7 @@ static enum next handle_consent(struct conn *c, const struct mailotp_fields *f,
 		mailotp_acct_consent(&c->ctx->services, c->acct_user, answer, c->rhost_raw, o);
 	}
 	log_decision(c, "consent", o);
-	free(answer);
-	free(rhost);
+		free(answer);
 	return NEXT_CLOSE;
 }
 

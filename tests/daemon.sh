@@ -90,6 +90,19 @@ pam_run mailotp alice auth "$PW" @CODE:$A
 is "$PAM_RESULT" PAM_SUCCESS "restarted over the stale socket file: logins work"
 tb_stop_daemon
 
+# --- the reset web service on a unix: socket (behind a local proxy)
+if command -v curl >/dev/null; then
+	tb_write_config "$TB_DIR/unix.conf" reset_listen "unix:$TB_DIR/web.sock" \
+		reset_public_url https://reset.example.org
+	tb_start_daemon "$TB_DIR/unix.conf" || bail_out "mailotpd did not start with a unix: listener"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$TB_DIR/web.sock" http://x/healthz)
+	is "$code" 200 "reset_listen unix:PATH: /healthz answers on the socket"
+	like "$(curl -s --unix-socket "$TB_DIR/web.sock" -H 'Host: evil.example' http://x/)" 'name="email_confirm"' "and serves the request form there"
+	tb_stop_daemon
+else
+	skip "curl is not installed" 2
+fi
+
 # --- started as root with `user`, it drops privileges after opening the socket
 if [[ $(id -u) == 0 ]] && getent passwd nobody >/dev/null; then
 	tb_write_config "$TB_DIR/drop.conf" user nobody
