@@ -15,6 +15,11 @@ static const struct text texts[MAILOTP_TXT_COUNT] = {
     [MAILOTP_TXT_CODE_SENT] = {"A one-time code has been sent to %s.",
                                "%s 宛にワンタイムパスワードを送信しました。"},
     [MAILOTP_TXT_CODE_PROMPT] = {"One-time code: ", "ワンタイムパスワード: "},
+    [MAILOTP_TXT_CODE_SENT_COMBINED] =
+        {"A one-time code has been sent to %s. Sign in again with your "
+         "password followed directly by the code.",
+         "%s 宛にワンタイムパスワードを送信しました。パスワードの直後に続けて"
+         "ワンタイムパスワードを入力し、もう一度サインインしてください。"},
     [MAILOTP_TXT_CODE_WRONG] = {"Wrong code. Tries left: %d.",
                                 "ワンタイムパスワードが違います。残りの入力回数: %d 回。"},
     [MAILOTP_TXT_CODE_EXPIRED] =

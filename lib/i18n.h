@@ -15,6 +15,7 @@
 enum mailotp_text_id {
 	MAILOTP_TXT_CODE_SENT, /* %s: masked address */
 	MAILOTP_TXT_CODE_PROMPT,
+	MAILOTP_TXT_CODE_SENT_COMBINED, /* %s: masked address; combined logins */
 	MAILOTP_TXT_CODE_WRONG, /* %d: tries left */
 	MAILOTP_TXT_CODE_EXPIRED,
 	MAILOTP_TXT_MAXTRIES,
@@ -37,7 +38,7 @@ enum mailotp_text_id {
 	MAILOTP_TXT_SAME_PASSWORD,
 	MAILOTP_TXT_PASSWORD_CHANGED,
 	MAILOTP_TXT_CONSENT_PROMPT,
-		MAILOTP_TXT_CONSENT_REFUSED,
+	MAILOTP_TXT_CONSENT_REFUSED,
 	MAILOTP_TXT_PW_EXPIRED,       /* the password has expired, no grace left */
 	MAILOTP_TXT_PW_GRACE,         /* %d: grace logins left */
 	MAILOTP_TXT_PW_ADMIN_RESET,   /* an administrator reset it: change now */

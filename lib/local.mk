@@ -13,6 +13,7 @@ lib_libmailotp_la_SOURCES = \
 	lib/config.c lib/config.h \
 	lib/escape.c lib/escape.h \
 	lib/otp.c lib/otp.h \
+	lib/pending.c lib/pending.h \
 	lib/log.c lib/log.h \
 	lib/message.c lib/message.h \
 	lib/template.c lib/template.h \

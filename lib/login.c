@@ -1,12 +1,14 @@
 /* The login: password bind, mailed code, code check (see login.h). */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "i18n.h"
 #include "log.h"
 #include "login.h"
 #include "mail.h"
+#include "pending.h"
 
 static void outcome_reset(struct mailotp_outcome *o)
 {
@@ -125,86 +127,303 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 	set_reason(o, "password accepted, code mailed");
 }
 
+/* How a password check ended. */
+enum pw_check { PW_OK, PW_REFUSE, PW_DONE };
+
+/*
+ * Checks the password by binding as the account. PW_REFUSE: wrong (the
+ * reason is set; the caller refuses like an unknown account); PW_DONE:
+ * the outcome is final (directory down, password expired); PW_OK: *grace
+ * is the grace logins left (-1: none used).
+ */
+static enum pw_check check_password(const struct mailotp_services *s, struct mailotp_login *lg,
+                                    const char *password, uint64_t start, int *grace,
+                                    struct mailotp_outcome *o)
+{
+	struct mailotp_bind_result br;
+	int r;
+
+	r = mailotp_ldap_check_password(s->ldap, lg->acct->dn, password, &br);
+	if (r == MAILOTP_ERR_BAD_PASSWORD) {
+		mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+		/* ppolicy says passwordExpired only after the password matched:
+		 * telling the user reveals nothing to someone without it. */
+		if (br.ppolicy_error == PP_passwordExpired) {
+			o->status = MAILOTP_ST_DENIED;
+			mailotp_textf(o->error, sizeof(o->error), lg->acct->lang,
+			              MAILOTP_TXT_PW_EXPIRED);
+			set_reason(o, "password expired (ppolicy), no grace logins left");
+			return PW_DONE;
+		}
+		set_reason(o, bind_reason(&br));
+		return PW_REFUSE;
+	}
+	if (r != 0) {
+		directory_failed(o, r, "password check failed");
+		return PW_DONE;
+	}
+	mailotp_timing_note(s->timing, mailotp_now_ns() - start);
+	*grace = br.grace;
+	return PW_OK;
+}
+
+/*
+ * What a right password still needs before a code is mailed: a temporary
+ * password not yet expired, an address to mail to. Returns false with
+ * the outcome set when the login ends here.
+ */
+static bool may_mail_code(const struct mailotp_services *s, struct mailotp_login *lg,
+                          struct mailotp_outcome *o)
+{
+	/* A temporary password (reset_mode temporary) works only until it expires. */
+	if (lg->acct->temp_expiry != 0 && s->now() >= lg->acct->temp_expiry) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_TEMP_EXPIRED);
+		set_reason(o, "temporary password expired");
+		return false;
+	}
+	if (lg->acct->mail == NULL) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_NO_MAIL);
+		set_reason(o, "no valid mail address on the account");
+		return false;
+	}
+	return true;
+}
+
+/* An expired password still in its grace logins: said with the code
+ * notice, changed at the account stage (NEW_AUTHTOK_REQD). */
+static void note_grace(const struct mailotp_login *lg, int grace, struct mailotp_outcome *o)
+{
+	char note[256], sent[sizeof(o->info)];
+
+	if (grace < 0)
+		return;
+	mailotp_textf(note, sizeof(note), lg->acct->lang, MAILOTP_TXT_PW_GRACE, grace);
+	snprintf(sent, sizeof(sent), "%s", o->info);
+	snprintf(o->info, sizeof(o->info), "%.250s\n%.250s", note, sent);
+}
+
+/* Looks the account up; false with the outcome set when the directory failed. */
+static bool lookup(const struct mailotp_services *s, const char *user, struct mailotp_login *lg,
+                   int *found, struct mailotp_outcome *o)
+{
+	int r = mailotp_account_find(s->ldap, s->cfg, user, &lg->acct);
+
+	if (r == MAILOTP_ERR_LDAP_DOWN || r == MAILOTP_ERR_LDAP || r == MAILOTP_ERR_NOMEM) {
+		directory_failed(o, r, "account lookup failed");
+		return false;
+	}
+	*found = r == 0;
+	return true;
+}
+
+/* Same status, no text, same time: unknown, empty and wrong look alike. */
+static void refuse(const struct mailotp_services *s, struct mailotp_login *lg, uint64_t start,
+                   struct mailotp_outcome *o)
+{
+	o->status = MAILOTP_ST_DENIED;
+	o->info[0] = o->error[0] = o->prompt[0] = '\0';
+	mailotp_account_free(lg->acct);
+	lg->acct = NULL;
+	mailotp_timing_pad(s->timing, start);
+}
+
 void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
                          struct mailotp_login *lg, struct mailotp_outcome *o)
 {
-	struct mailotp_bind_result br;
 	bool otp_only = (req->flags & MAILOTP_FLAG_OTP_ONLY) != 0;
-	int grace = -1;
+	int grace = -1, found;
 	uint64_t start = mailotp_now_ns();
-	int r;
 
 	outcome_reset(o);
 	mailotp_login_clear(lg);
 
 	/* The password is refused before anything else when it is empty, but
 	 * the account is still looked up so that the time spent is the same. */
-	r = mailotp_account_find(s->ldap, s->cfg, req->user, &lg->acct);
-	if (r == MAILOTP_ERR_LDAP_DOWN || r == MAILOTP_ERR_LDAP || r == MAILOTP_ERR_NOMEM) {
-		directory_failed(o, r, "account lookup failed");
+	if (!lookup(s, req->user, lg, &found, o))
+		return;
+	if (!otp_only && (req->password == NULL || req->password[0] == '\0')) {
+		set_reason(o, found ? "empty password" : "empty password, unknown account");
+		refuse(s, lg, start, o);
 		return;
 	}
-	if (!otp_only && (req->password == NULL || req->password[0] == '\0')) {
-		set_reason(o, r == 0 ? "empty password" : "empty password, unknown account");
-		goto refuse;
-	}
-	if (r != 0) {
+	if (!found) {
 		set_reason(o, "unknown account");
-		goto refuse;
+		refuse(s, lg, start, o);
+		return;
 	}
 	if (!otp_only) {
-		r = mailotp_ldap_check_password(s->ldap, lg->acct->dn, req->password, &br);
-		if (r == MAILOTP_ERR_BAD_PASSWORD) {
-			mailotp_timing_note(s->timing, mailotp_now_ns() - start);
-			/* ppolicy says passwordExpired only after the password matched:
-			 * telling the user reveals nothing to someone without it. */
-			if (br.ppolicy_error == PP_passwordExpired) {
-				o->status = MAILOTP_ST_DENIED;
-				mailotp_textf(o->error, sizeof(o->error), lg->acct->lang,
-				              MAILOTP_TXT_PW_EXPIRED);
-				set_reason(o, "password expired (ppolicy), no grace logins left");
-				return;
-			}
-			set_reason(o, bind_reason(&br));
-			goto refuse;
-		}
-		if (r != 0) {
-			directory_failed(o, r, "password check failed");
+		switch (check_password(s, lg, req->password, start, &grace, o)) {
+		case PW_OK:
+			break;
+		case PW_REFUSE:
+			refuse(s, lg, start, o);
+			return;
+		case PW_DONE:
 			return;
 		}
-		mailotp_timing_note(s->timing, mailotp_now_ns() - start);
-		grace = br.grace;
 	}
-	/* A temporary password (reset_mode temporary) works only until it expires. */
+	if (!may_mail_code(s, lg, o))
+		return;
+	send_code(s, req, lg, o);
+	if (o->status == MAILOTP_ST_OK)
+		note_grace(lg, grace, o);
+}
+
+/*
+ * A combined answer that was neither the password nor the password and
+ * the pending code: a wrong code, counted in the directory like any other
+ * (so a code cannot be guessed over many requests). The reason says so;
+ * the caller still refuses without a text, as for a wrong password.
+ */
+static void count_combined_failure(const struct mailotp_services *s, struct mailotp_login *lg,
+                                   int tries, struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	time_t now = s->now();
+	int r, wait;
+
+	if ((r = mailotp_account_record_failure(s->ldap, lg->acct, now, cfg->otp_lockout_time)) !=
+	    0) {
+		mailotp_pending_drop(s->pending, lg->acct->dn);
+		snprintf(o->reason, sizeof(o->reason),
+		         "wrong password or code; the wrong code could not be counted (%s): code "
+		         "dropped",
+		         mailotp_strerror(r));
+		return;
+	}
+	if (mailotp_account_code_locked(lg->acct, now, cfg->otp_lockout_failures,
+	                                cfg->otp_lockout_time, &wait)) {
+		mailotp_pending_drop(s->pending, lg->acct->dn);
+		snprintf(
+		    o->reason, sizeof(o->reason),
+		    "wrong password or code; %ld wrong codes in a row, account locked for %d s",
+		    lg->acct->otp_failures, wait);
+		return;
+	}
+	snprintf(o->reason, sizeof(o->reason), "wrong password or code, %d tries left for the code",
+	         tries);
+}
+
+/* True when s[0..n) are all ASCII digits. */
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* The combined secret whose tail matched the code: its head must be the password. */
+static void combined_finish(const struct mailotp_services *s, struct mailotp_login *lg,
+                            const char *secret, size_t pwlen, uint64_t start,
+                            struct mailotp_outcome *o)
+{
+	char *pw;
+	int grace = -1, r;
+	enum pw_check pc;
+
+	if ((pw = malloc(pwlen + 1)) == NULL) {
+		o->status = MAILOTP_ST_UNAVAIL;
+		set_reason(o, "out of memory");
+		return;
+	}
+	memcpy(pw, secret, pwlen);
+	pw[pwlen] = '\0';
+	pc = check_password(s, lg, pw, start, &grace, o);
+	sodium_memzero(pw, pwlen);
+	free(pw);
+	if (pc == PW_REFUSE) {
+		refuse(s, lg, start, o);
+		return;
+	}
+	if (pc == PW_DONE)
+		return;
 	if (lg->acct->temp_expiry != 0 && s->now() >= lg->acct->temp_expiry) {
 		o->status = MAILOTP_ST_DENIED;
 		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_TEMP_EXPIRED);
 		set_reason(o, "temporary password expired");
 		return;
 	}
-	if (lg->acct->mail == NULL) {
-		o->status = MAILOTP_ST_DENIED;
-		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_NO_MAIL);
-		set_reason(o, "no valid mail address on the account");
+	if ((r = mailotp_account_reset_failures(s->ldap, lg->acct)) != 0)
+		mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
+		            mailotp_strerror(r));
+	o->status = MAILOTP_ST_OK;
+	set_reason(o, "password and code accepted");
+}
+
+void mailotp_login_combined(const struct mailotp_services *s,
+                            const struct mailotp_login_request *req, struct mailotp_outcome *o)
+{
+	const char *secret = req->password != NULL ? req->password : "";
+	size_t len = strlen(secret), n = (size_t)s->cfg->otp_digits;
+	struct mailotp_login lg;
+	bool code_tried = false;
+	uint64_t start = mailotp_now_ns();
+	int grace = -1, tries = 0, found, r;
+
+	outcome_reset(o);
+	mailotp_login_init(&lg);
+	if (s->pending == NULL) {
+		o->status = MAILOTP_ST_BAD_REQUEST;
+		set_reason(o, "combined logins are not served here");
 		return;
 	}
-	send_code(s, req, lg, o);
-	/* An expired password still in its grace logins: said now, changed at
-	 * the account stage (NEW_AUTHTOK_REQD). */
-	if (o->status == MAILOTP_ST_OK && grace >= 0) {
-		char note[256], sent[sizeof(o->info)];
-		mailotp_textf(note, sizeof(note), lg->acct->lang, MAILOTP_TXT_PW_GRACE, grace);
-		snprintf(sent, sizeof(sent), "%s", o->info);
-		snprintf(o->info, sizeof(o->info), "%.250s\n%.250s", note, sent);
+	if (!lookup(s, req->user, &lg, &found, o))
+		return;
+	if (len == 0 || !found) {
+		set_reason(o, len == 0 ? "empty password" : "unknown account");
+		refuse(s, &lg, start, o);
+		return;
 	}
-	return;
+	/* Password and code: the code is checked first (no bind for a wrong
+	 * one), so its tries are counted before anything else. */
+	if (len > n && all_digits(secret + len - n, n)) {
+		r = mailotp_pending_check(s->pending, lg.acct->dn, secret + len - n, s->now(),
+		                          &tries);
+		if (r == 0) {
+			combined_finish(s, &lg, secret, len - n, start, o);
+			goto out;
+		}
+		code_tried = r == MAILOTP_ERR_BAD_CODE || r == MAILOTP_ERR_MAXTRIES;
+	}
+	/* The whole answer as the password (it may end in digits of its own). */
+	switch (check_password(s, &lg, secret, start, &grace, o)) {
+	case PW_OK:
+		break;
+	case PW_DONE:
+		goto out;
+	case PW_REFUSE:
+		if (code_tried)
+			count_combined_failure(s, &lg, tries, o);
+		refuse(s, &lg, start, o);
+		goto out;
+	}
+	if (!may_mail_code(s, &lg, o))
+		goto out;
+	send_code(s, req, &lg, o);
+	if (o->status != MAILOTP_ST_OK)
+		goto out;
+	{
+		char masked[320];
 
-refuse:
-	/* Same status, no text, same time: unknown, empty and wrong look alike. */
-	o->status = MAILOTP_ST_DENIED;
-	mailotp_account_free(lg->acct);
-	lg->acct = NULL;
-	mailotp_timing_pad(s->timing, start);
+		lg.code_pending = false;
+		if ((r = mailotp_pending_put(s->pending, lg.acct->dn, &lg.otp, s->now())) != 0) {
+			directory_failed(o, r, "cannot keep the code");
+			goto out;
+		}
+		(void)mailotp_mask_address(lg.acct->mail, masked, sizeof(masked));
+		/* This request fails; the next one, with the code, passes. */
+		o->status = MAILOTP_ST_DENIED;
+		o->prompt[0] = '\0';
+		mailotp_textf(o->info, sizeof(o->info), lg.acct->lang,
+		              MAILOTP_TXT_CODE_SENT_COMBINED, masked);
+		note_grace(&lg, grace, o);
+		set_reason(o, "password accepted, code mailed for the next sign-in");
+	}
+out:
+	mailotp_login_clear(&lg);
 }
 
 void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,

@@ -22,6 +22,7 @@
 #include "timing.h"
 #include "mailotp/protocol.h"
 
+struct mailotp_pending;
 struct mailotp_policy;
 struct mailotp_services;
 
@@ -39,6 +40,8 @@ struct mailotp_services {
 	const struct mailotp_policy *policy;
 	const char *terms_text;    /* terms_file's text, NULL when no consent is asked */
 	const char *terms_version; /* terms_version, or a hash of the text */
+	/* Codes kept for the next combined login; NULL: combined logins refused. */
+	struct mailotp_pending *pending;
 	/*
 	 * Runs fn(s, arg) later on a background thread, then free_arg(arg);
 	 * returns 0, or an error when the queue is full (then nothing runs
@@ -81,6 +84,18 @@ void mailotp_login_clear(struct mailotp_login *lg);
 /* Step 1: check the password (unless OTP_ONLY) and mail a code. */
 void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_login_request *req,
                          struct mailotp_login *lg, struct mailotp_outcome *o);
+
+/*
+ * The combined login, for gateways that pass one secret per request
+ * (HTTP Basic auth): req->password is the password alone, or the password
+ * followed directly by the otp_digits-digit code mailed after an earlier
+ * request. The password alone mails a code and is refused (DENIED, with
+ * INFO saying where the code went); the password and the pending code
+ * give OK. The code is kept in s->pending between the two. Anything else
+ * is refused like a wrong password, and a wrong code is counted.
+ */
+void mailotp_login_combined(const struct mailotp_services *s,
+                            const struct mailotp_login_request *req, struct mailotp_outcome *o);
 
 /* Step 2: check a code answer. */
 void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,

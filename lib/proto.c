@@ -51,7 +51,7 @@ static int type_is_known(uint8_t type)
 {
 	uint8_t base = type & (uint8_t)~MAILOTP_MSG_REPLY;
 
-	return base >= MAILOTP_MSG_AUTH_BEGIN && base <= MAILOTP_MSG_CHAUTHTOK;
+	return base >= MAILOTP_MSG_AUTH_BEGIN && base <= MAILOTP_MSG_AUTH_COMBINED;
 }
 
 int mailotp_msg_init(struct mailotp_msg *m, uint8_t type)

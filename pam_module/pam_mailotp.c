@@ -29,6 +29,7 @@ struct args {
 	const char *socket;
 	bool debug;
 	bool otp_only;
+	bool combined; /* one answer: the password, or the password and the code */
 };
 
 /*
@@ -48,6 +49,8 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 			a->debug = true;
 		else if (strcmp(s, "otp_only") == 0)
 			a->otp_only = true;
+		else if (strcmp(s, "combined") == 0)
+			a->combined = true;
 		else if (strcmp(s, "use_first_pass") == 0 || strcmp(s, "try_first_pass") == 0 ||
 		         strcmp(s, "use_authtok") == 0)
 			continue;
@@ -55,6 +58,10 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 			pam_syslog(pamh, LOG_ERR, "unknown or malformed module argument: %.64s", s);
 			return PAM_SERVICE_ERR;
 		}
+	}
+	if (a->otp_only && a->combined) {
+		pam_syslog(pamh, LOG_ERR, "otp_only and combined exclude each other");
+		return PAM_SERVICE_ERR;
 	}
 	return PAM_SUCCESS;
 }
@@ -208,7 +215,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		           strerror(errno));
 		goto out;
 	}
-	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_AUTH_BEGIN)) != 0 ||
+	/* combined: one request; its OK is the end of the login, as no code
+	 * step follows (a daemon that does not know the request refuses it). */
+	if ((r = mailotp_msg_init(&m, a.combined ? MAILOTP_MSG_AUTH_COMBINED
+	                                         : MAILOTP_MSG_AUTH_BEGIN)) != 0 ||
 	    (r = add_caller(pamh, &m, user)) != 0 ||
 	    (!a.otp_only && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_PASSWORD,
 	                                             password != NULL ? password : "")) != 0) ||
@@ -229,6 +239,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	if (a.debug)
 		pam_syslog(pamh, LOG_DEBUG, "auth answer: status %u", rep.status);
 	show(pamh, flags, &rep);
+	if (a.combined) {
+		ret = status_to_pam(rep.status);
+		goto out;
+	}
 	if (rep.status != MAILOTP_ST_OK) {
 		ret = status_to_pam(rep.status);
 		/* Only the code step may end in success. */
@@ -386,7 +400,7 @@ static int change_call(pam_handle_t *pamh, int flags, const struct args *a, cons
 	}
 	if ((r = mailotp_msg_init(&m, MAILOTP_MSG_CHAUTHTOK)) != 0 ||
 	    (r = add_caller(pamh, &m, user)) != 0 ||
-	    	    (old != NULL && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0) ||
+	    (old != NULL && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_OLD_PASSWORD, old)) != 0) ||
 	    (!prelim && (r = mailotp_msg_add_str(&m, MAILOTP_TAG_NEW_PASSWORD, new)) != 0) ||
 	    (r = mailotp_msg_add_u32(&m, MAILOTP_TAG_FLAGS, prelim ? MAILOTP_FLAG_PRELIM : 0)) !=
 	        0) {
@@ -424,8 +438,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	if (flags & PAM_PRELIM_CHECK) {
 		/* The current password (for a forced change: the temporary one),
 		 * checked now by the directory, so a wrong one is refused before
-		 * the new one is asked. */
-				/* Only directory accounts: a local one is passed on (PAM_USER_UNKNOWN)
+		 * the new one is asked.
+		 * Only directory accounts: a local one is passed on (PAM_USER_UNKNOWN)
 		 * before its current password is asked. */
 		ret = change_call(pamh, flags, &a, user, NULL, NULL, true);
 		if (ret != PAM_SUCCESS)

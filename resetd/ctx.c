@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "escape.h"
 #include "jobs.h"
+#include "pending.h"
 #include "policy.h"
 
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,10 +20,15 @@ static struct mailotpd_ctx *current;
 /* One timing estimate for the daemon's life: it describes the directory, not a config. */
 static struct mailotp_timing timing;
 static pthread_once_t timing_once = PTHREAD_ONCE_INIT;
+/* Codes of combined logins, kept across reloads (see pending.h); NULL when
+ * the table could not be made: combined logins are then refused. */
+static struct mailotp_pending *pending;
 
 static void timing_setup(void)
 {
 	mailotp_timing_init(&timing);
+	if (mailotp_pending_new(MAILOTP_PENDING_DEFAULT_SLOTS, &pending) != 0)
+		pending = NULL;
 }
 
 static time_t wall_clock(void)
@@ -138,6 +144,7 @@ int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err, si
 	c->services.terms_text = c->terms_text;
 	c->services.terms_version = c->terms_version;
 	c->services.defer = mailotpd_jobs_defer;
+	c->services.pending = pending;
 	*out = c;
 	c = NULL;
 out:

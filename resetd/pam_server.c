@@ -118,47 +118,84 @@ static void free_secret(char *s)
 	}
 }
 
+/* The strings of an auth request, owned by the handler. */
+struct auth_fields {
+	char *user, *password, *service, *rhost, *ruser, *tty;
+	uint32_t flags;
+};
+
+static int read_auth(struct conn *c, const struct mailotp_fields *f, struct auth_fields *a,
+                     struct mailotp_login_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	if (note_caller(c, f, &a->user) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_PASSWORD, 0, &a->password) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_SERVICE, 0, &a->service) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_RHOST, 0, &a->rhost) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_RUSER, 0, &a->ruser) != 0 ||
+	    mailotp_fields_str(f, MAILOTP_TAG_TTY, 0, &a->tty) != 0 ||
+	    mailotp_fields_u32(f, MAILOTP_TAG_FLAGS, 0, &a->flags) != 0)
+		return MAILOTP_ERR_PROTO;
+	req->user = a->user;
+	req->password = a->password;
+	req->service = a->service;
+	req->rhost = a->rhost;
+	req->ruser = a->ruser;
+	req->tty = a->tty;
+	req->flags = a->flags;
+	return 0;
+}
+
+static void free_auth(struct auth_fields *a)
+{
+	free_secret(a->password);
+	free(a->user);
+	free(a->service);
+	free(a->rhost);
+	free(a->ruser);
+	free(a->tty);
+}
+
+static void bad_request(struct mailotp_outcome *o, const char *why)
+{
+	memset(o, 0, sizeof(*o));
+	o->status = MAILOTP_ST_BAD_REQUEST;
+	snprintf(o->reason, sizeof(o->reason), "%s", why);
+}
+
 static enum next handle_auth_begin(struct conn *c, const struct mailotp_fields *f,
                                    struct mailotp_outcome *o)
 {
 	struct mailotp_login_request req;
-	char *user = NULL, *password = NULL, *service = NULL, *rhost = NULL, *ruser = NULL,
-	     *tty = NULL;
-	uint32_t flags = 0;
+	struct auth_fields a = {0};
 	enum next next = NEXT_CLOSE;
 
-	memset(&req, 0, sizeof(req));
-	if (note_caller(c, f, &user) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_PASSWORD, 0, &password) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_SERVICE, 0, &service) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_RHOST, 0, &rhost) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_RUSER, 0, &ruser) != 0 ||
-	    mailotp_fields_str(f, MAILOTP_TAG_TTY, 0, &tty) != 0 ||
-	    mailotp_fields_u32(f, MAILOTP_TAG_FLAGS, 0, &flags) != 0) {
-		memset(o, 0, sizeof(*o));
-		o->status = MAILOTP_ST_BAD_REQUEST;
-		snprintf(o->reason, sizeof(o->reason), "malformed auth request");
-		goto out;
+	if (read_auth(c, f, &a, &req) != 0) {
+		bad_request(o, "malformed auth request");
+	} else {
+		mailotp_login_begin(&c->ctx->services, &req, &c->login, o);
+		if (o->status == MAILOTP_ST_OK)
+			next = NEXT_CODE;
 	}
-	req.user = user;
-	req.password = password;
-	req.service = service;
-	req.rhost = rhost;
-	req.ruser = ruser;
-	req.tty = tty;
-	req.flags = flags;
-	mailotp_login_begin(&c->ctx->services, &req, &c->login, o);
-	if (o->status == MAILOTP_ST_OK)
-		next = NEXT_CODE;
-out:
 	log_decision(c, "auth", o);
-	free_secret(password);
-	free(user);
-	free(service);
-	free(rhost);
-	free(ruser);
-	free(tty);
+	free_auth(&a);
 	return next;
+}
+
+static enum next handle_auth_combined(struct conn *c, const struct mailotp_fields *f,
+                                      struct mailotp_outcome *o)
+{
+	struct mailotp_login_request req;
+	struct auth_fields a = {0};
+
+	if (read_auth(c, f, &a, &req) != 0 || a.password == NULL ||
+	    (a.flags & MAILOTP_FLAG_OTP_ONLY) != 0)
+		bad_request(o, "malformed combined auth request");
+	else
+		mailotp_login_combined(&c->ctx->services, &req, o);
+	log_decision(c, "auth-combined", o);
+	free_auth(&a);
+	return NEXT_CLOSE;
 }
 
 static enum next handle_auth_code(struct conn *c, const struct mailotp_fields *f,
@@ -166,11 +203,9 @@ static enum next handle_auth_code(struct conn *c, const struct mailotp_fields *f
 {
 	char *code = NULL;
 
-	if (mailotp_fields_str(f, MAILOTP_TAG_CODE, 0, &code) != 0) {
-		memset(o, 0, sizeof(*o));
-		o->status = MAILOTP_ST_BAD_REQUEST;
-		snprintf(o->reason, sizeof(o->reason), "malformed code request");
-	} else {
+	if (mailotp_fields_str(f, MAILOTP_TAG_CODE, 0, &code) != 0)
+		bad_request(o, "malformed code request");
+	else {
 		mailotp_login_code(&c->ctx->services, &c->login, code, o);
 	}
 	free_secret(code);
@@ -202,7 +237,7 @@ static enum next handle_acct(struct conn *c, const struct mailotp_fields *f,
 static enum next handle_consent(struct conn *c, const struct mailotp_fields *f,
                                 struct mailotp_outcome *o)
 {
-		char *answer = NULL;
+	char *answer = NULL;
 
 	memset(o, 0, sizeof(*o));
 	if (mailotp_fields_str(f, MAILOTP_TAG_ANSWER, 0, &answer) != 0) {
@@ -212,7 +247,7 @@ static enum next handle_consent(struct conn *c, const struct mailotp_fields *f,
 		mailotp_acct_consent(&c->ctx->services, c->acct_user, answer, c->rhost_raw, o);
 	}
 	log_decision(c, "consent", o);
-		free(answer);
+	free(answer);
 	return NEXT_CLOSE;
 }
 
@@ -251,6 +286,7 @@ static const struct handler {
 } handlers[] = {
     {MAILOTP_MSG_AUTH_BEGIN, NEXT_CLOSE, handle_auth_begin},
     {MAILOTP_MSG_AUTH_CODE, NEXT_CODE, handle_auth_code},
+    {MAILOTP_MSG_AUTH_COMBINED, NEXT_CLOSE, handle_auth_combined},
     {MAILOTP_MSG_ACCT, NEXT_CLOSE, handle_acct},
     {MAILOTP_MSG_CHAUTHTOK, NEXT_CLOSE, handle_chauthtok},
     {MAILOTP_MSG_CONSENT, NEXT_CONSENT, handle_consent},

@@ -11,6 +11,7 @@ integration_tests = \
 	tests/login_inputs.sh \
 	tests/login_codes.sh \
 	tests/login_faults.sh \
+	tests/login_combined.sh \
 	tests/password.sh \
 	tests/consent.sh \
 	tests/reset_temporary.sh \

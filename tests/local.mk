@@ -14,6 +14,7 @@ unit_tests = \
 	tests/unit/test_config \
 	tests/unit/test_escape \
 	tests/unit/test_otp \
+	tests/unit/test_pending \
 	tests/unit/test_proto \
 	tests/unit/test_message \
 	tests/unit/test_template \
@@ -30,6 +31,8 @@ tests_unit_test_escape_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_escape_LDADD = $(UNIT_LDADD)
 tests_unit_test_otp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_otp_LDADD = $(UNIT_LDADD)
+tests_unit_test_pending_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pending_LDADD = $(UNIT_LDADD)
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_proto_LDADD = $(UNIT_LDADD)
 tests_unit_test_message_CFLAGS = $(UNIT_CFLAGS)

@@ -10,7 +10,10 @@
  *   or pam_chauthtok): a request, its reply, and follow-up requests of the
  *   same call (the one-time code, the consent answer). State such as the
  *   expected code lives with the connection and dies with it, so a code
- *   from one transaction can never be used in another.
+ *   from one transaction can never be used in another. The one exception
+ *   is AUTH_COMBINED, whose code is mailed in one call and used in the
+ *   next: it is kept by the daemon per account, and is only ever accepted
+ *   by another AUTH_COMBINED (never by AUTH_CODE).
  *
  * Framing (all integers big-endian, version 1)
  *   offset size  field
@@ -42,6 +45,16 @@
  *               and ask PROMPT with echo off, then send AUTH_CODE.
  *   AUTH_CODE   CODE -> STATUS, [ERROR], [PROMPT], [REMAINING]
  *               STATUS RETRY: show ERROR, ask PROMPT again, send AUTH_CODE.
+ *   AUTH_COMBINED USER, PASSWORD, SERVICE, [RHOST], [RUSER], [TTY], FLAGS
+ *               -> STATUS, [INFO], [ERROR]
+ *               For clients that can pass one secret per login (the module's
+ *               `combined` argument, for HTTP Basic gateways). PASSWORD is
+ *               the password, or the password followed directly by the code
+ *               mailed after an earlier AUTH_COMBINED for the same account
+ *               (kept by the daemon across connections, used once).
+ *               STATUS OK: password and code right, the login passes.
+ *               STATUS DENIED with INFO: the password was right and a code
+ *               was mailed; show INFO, the login fails this time. No follow-up.
  *   ACCT        USER, SERVICE, [RHOST], [RUSER], [TTY], FLAGS
  *               -> STATUS, [INFO], [ERROR], [PROMPT]
  *               STATUS CONSENT_REQUIRED: show INFO (the terms), ask PROMPT
@@ -76,6 +89,7 @@ enum mailotp_msg_type {
 	MAILOTP_MSG_ACCT = 3,
 	MAILOTP_MSG_CONSENT = 4,
 	MAILOTP_MSG_CHAUTHTOK = 5,
+	MAILOTP_MSG_AUTH_COMBINED = 6,
 	MAILOTP_MSG_REPLY = 0x80,
 };
 

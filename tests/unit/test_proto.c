@@ -517,7 +517,7 @@ static void test_bad_header(void **state)
 	/* Unknown message types. */
 	raw_header(h, 0, 4);
 	expect_bad_header(p->fd[0], p->fd[1], h, MAILOTP_ERR_PROTO);
-	raw_header(h, 6, 4);
+	raw_header(h, MAILOTP_MSG_AUTH_COMBINED + 1, 4);
 	expect_bad_header(p->fd[0], p->fd[1], h, MAILOTP_ERR_PROTO);
 	raw_header(h, 0x80, 4);
 	expect_bad_header(p->fd[0], p->fd[1], h, MAILOTP_ERR_PROTO);
