@@ -34,6 +34,16 @@ void mailotp_login_clear(struct mailotp_login *lg)
 	lg->code_pending = false;
 }
 
+/*
+ * The clock of the codes kept in memory: a monotonic one when the daemon
+ * gives it, so that setting the wall clock back cannot lengthen a code's
+ * life. Times stored in the directory stay on the wall clock (s->now).
+ */
+static time_t code_clock(const struct mailotp_services *s)
+{
+	return s->code_now != NULL ? s->code_now() : s->now();
+}
+
 /* Maps a directory error to the outcome: down is "unavailable", never a pass. */
 static void directory_failed(struct mailotp_outcome *o, int r, const char *what)
 {
@@ -89,7 +99,7 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 		return;
 	}
 	if ((r = mailotp_otp_new(&lg->otp, code, sizeof(code), cfg->otp_digits, cfg->otp_ttl,
-	                         cfg->otp_max_attempts, now)) != 0) {
+	                         cfg->otp_max_attempts, code_clock(s))) != 0) {
 		mailotp_account_release_send(s->ldap, a);
 		o->status = MAILOTP_ST_UNAVAIL;
 		set_reason(o, "cannot make a code");
@@ -380,7 +390,7 @@ void mailotp_login_combined(const struct mailotp_services *s,
 	/* Password and code: the code is checked first (no bind for a wrong
 	 * one), so its tries are counted before anything else. */
 	if (len > n && all_digits(secret + len - n, n)) {
-		r = mailotp_pending_check(s->pending, lg.acct->dn, secret + len - n, s->now(),
+		r = mailotp_pending_check(s->pending, lg.acct->dn, secret + len - n, code_clock(s),
 		                          &tries);
 		if (r == 0) {
 			combined_finish(s, &lg, secret, len - n, start, o);
@@ -409,7 +419,7 @@ void mailotp_login_combined(const struct mailotp_services *s,
 		char masked[320];
 
 		lg.code_pending = false;
-		if ((r = mailotp_pending_put(s->pending, lg.acct->dn, &lg.otp, s->now())) != 0) {
+		if ((r = mailotp_pending_put(s->pending, lg.acct->dn, &lg.otp, code_clock(s))) != 0) {
 			directory_failed(o, r, "cannot keep the code");
 			goto out;
 		}
@@ -440,7 +450,7 @@ void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *
 		set_reason(o, "code sent before a code was asked");
 		return;
 	}
-	r = mailotp_otp_check(&lg->otp, answer != NULL ? answer : "", now);
+	r = mailotp_otp_check(&lg->otp, answer != NULL ? answer : "", code_clock(s));
 	if (r == 0) {
 		lg->code_pending = false;
 		if ((r2 = mailotp_account_reset_failures(s->ldap, a)) != 0)

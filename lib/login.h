@@ -37,6 +37,9 @@ struct mailotp_services {
 	const char *smtp_password; /* NULL when no SMTP AUTH */
 	struct mailotp_timing *timing;
 	time_t (*now)(void); /* wall clock; tests may replace it */
+	/* Seconds on a clock that never goes back (the codes held in memory
+	 * expire by it); NULL: use now. */
+	time_t (*code_now)(void);
 	const struct mailotp_policy *policy;
 	const char *terms_text;    /* terms_file's text, NULL when no consent is asked */
 	const char *terms_version; /* terms_version, or a hash of the text */

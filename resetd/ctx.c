@@ -36,6 +36,16 @@ static time_t wall_clock(void)
 	return time(NULL);
 }
 
+/* Counts time spent suspended too, so a code does not outlive its otp_ttl. */
+static time_t steady_clock(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0 && clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return time(NULL);
+	return ts.tv_sec;
+}
+
 /* Terms longer than this are refused: they are shown line by line at every
  * login that needs consent, and must fit in one protocol field. */
 #define TERMS_MAX 32768
@@ -140,6 +150,7 @@ int mailotpd_ctx_load(const char *path, struct mailotpd_ctx **out, char *err, si
 	c->services.smtp_password = c->smtp_pw;
 	c->services.timing = &timing;
 	c->services.now = wall_clock;
+	c->services.code_now = steady_clock;
 	c->services.policy = c->policy;
 	c->services.terms_text = c->terms_text;
 	c->services.terms_version = c->terms_version;
