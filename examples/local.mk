@@ -5,8 +5,8 @@
 #   $(sysconfdir)/mailotp/mailotp.conf.example
 #   $(systemdsystemunitdir)/mailotpd.{service,socket}
 #
-# The PAM and sshd examples are only distributed: they replace files the
-# administrator already has and must be merged by hand.
+# The PAM, sshd and Apache examples are only distributed: they replace
+# files the administrator already has and must be merged by hand.
 
 templatesendir = $(pkgdatadir)/templates/en
 dist_templatesen_DATA = \
@@ -77,5 +77,8 @@ EXTRA_DIST += \
 	examples/pam.d/sshd \
 	examples/pam.d/sshd-otp-only \
 	examples/pam.d/login \
+	examples/pam.d/mailotp-web \
 	examples/sshd_config.d/mailotp.conf \
+	examples/apache/mailotp-gateway.conf \
+	examples/apache/mailotp-signin.html \
 	examples/nginx/mailotp-reset.conf

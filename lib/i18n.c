@@ -20,6 +20,11 @@ static const struct text texts[MAILOTP_TXT_COUNT] = {
          "password followed directly by the code.",
          "%s 宛にワンタイムパスワードを送信しました。パスワードの直後に続けて"
          "ワンタイムパスワードを入力し、もう一度サインインしてください。"},
+    [MAILOTP_TXT_CODE_STALE] =
+        {"This one-time code is no longer valid. Sign in with your password "
+         "alone to get a new one.",
+         "このワンタイムパスワードは使用できません。パスワードのみでサインインし、"
+         "新しいワンタイムパスワードを受け取ってください。"},
     [MAILOTP_TXT_CODE_WRONG] = {"Wrong code. Tries left: %d.",
                                 "ワンタイムパスワードが違います。残りの入力回数: %d 回。"},
     [MAILOTP_TXT_CODE_EXPIRED] =

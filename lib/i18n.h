@@ -16,6 +16,7 @@ enum mailotp_text_id {
 	MAILOTP_TXT_CODE_SENT, /* %s: masked address */
 	MAILOTP_TXT_CODE_PROMPT,
 	MAILOTP_TXT_CODE_SENT_COMBINED, /* %s: masked address; combined logins */
+	MAILOTP_TXT_CODE_STALE,         /* combined: the code is used, expired or unknown */
 	MAILOTP_TXT_CODE_WRONG, /* %d: tries left */
 	MAILOTP_TXT_CODE_EXPIRED,
 	MAILOTP_TXT_MAXTRIES,

@@ -281,41 +281,6 @@ void mailotp_login_begin(const struct mailotp_services *s, const struct mailotp_
 		note_grace(lg, grace, o);
 }
 
-/*
- * A combined answer that was neither the password nor the password and
- * the pending code: a wrong code, counted in the directory like any other
- * (so a code cannot be guessed over many requests). The reason says so;
- * the caller still refuses without a text, as for a wrong password.
- */
-static void count_combined_failure(const struct mailotp_services *s, struct mailotp_login *lg,
-                                   int tries, struct mailotp_outcome *o)
-{
-	const struct mailotp_config *cfg = s->cfg;
-	time_t now = s->now();
-	int r, wait;
-
-	if ((r = mailotp_account_record_failure(s->ldap, lg->acct, now, cfg->otp_lockout_time)) !=
-	    0) {
-		mailotp_pending_drop(s->pending, lg->acct->dn);
-		snprintf(o->reason, sizeof(o->reason),
-		         "wrong password or code; the wrong code could not be counted (%s): code "
-		         "dropped",
-		         mailotp_strerror(r));
-		return;
-	}
-	if (mailotp_account_code_locked(lg->acct, now, cfg->otp_lockout_failures,
-	                                cfg->otp_lockout_time, &wait)) {
-		mailotp_pending_drop(s->pending, lg->acct->dn);
-		snprintf(
-		    o->reason, sizeof(o->reason),
-		    "wrong password or code; %ld wrong codes in a row, account locked for %d s",
-		    lg->acct->otp_failures, wait);
-		return;
-	}
-	snprintf(o->reason, sizeof(o->reason), "wrong password or code, %d tries left for the code",
-	         tries);
-}
-
 /* True when s[0..n) are all ASCII digits. */
 static bool all_digits(const char *s, size_t n)
 {
@@ -325,42 +290,92 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-/* The combined secret whose tail matched the code: its head must be the password. */
-static void combined_finish(const struct mailotp_services *s, struct mailotp_login *lg,
-                            const char *secret, size_t pwlen, uint64_t start,
-                            struct mailotp_outcome *o)
+/*
+ * Checks the head of a combined answer (all but the last n characters)
+ * as the password, in a copy wiped at once. The caller's timing start is
+ * kept for the padding; the bind is timed on its own.
+ */
+static enum pw_check check_head(const struct mailotp_services *s, struct mailotp_login *lg,
+                                const char *secret, size_t pwlen, int *grace,
+                                struct mailotp_outcome *o)
 {
-	char *pw;
-	int grace = -1, r;
 	enum pw_check pc;
+	char *pw;
 
 	if ((pw = malloc(pwlen + 1)) == NULL) {
 		o->status = MAILOTP_ST_UNAVAIL;
 		set_reason(o, "out of memory");
-		return;
+		return PW_DONE;
 	}
 	memcpy(pw, secret, pwlen);
 	pw[pwlen] = '\0';
-	pc = check_password(s, lg, pw, start, &grace, o);
+	pc = check_password(s, lg, pw, mailotp_now_ns(), grace, o);
 	sodium_memzero(pw, pwlen);
 	free(pw);
-	if (pc == PW_REFUSE) {
-		refuse(s, lg, start, o);
+	return pc;
+}
+
+/*
+ * The right password was followed by digits: they are the pending code,
+ * or a wrong one (counted on the entry like any wrong code, so guesses
+ * spread over many requests gain nothing), or a stale one (used, expired,
+ * or never mailed: a browser re-sending old credentials), which is
+ * refused without counting anything. Nothing here fails a bind, so old
+ * credentials re-sent by a browser never feed the directory's lockout.
+ */
+static void combined_code(const struct mailotp_services *s, struct mailotp_login *lg,
+                          const char *digits, struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	struct mailotp_account *a = lg->acct;
+	time_t now = s->now();
+	int r, tries = 0, wait;
+
+	r = mailotp_pending_check(s->pending, a->dn, digits, code_clock(s), &tries);
+	if (r == 0) {
+		if (a->temp_expiry != 0 && now >= a->temp_expiry) {
+			mailotp_textf(o->error, sizeof(o->error), a->lang,
+			              MAILOTP_TXT_TEMP_EXPIRED);
+			set_reason(o, "temporary password expired");
+			return;
+		}
+		if ((r = mailotp_account_reset_failures(s->ldap, a)) != 0)
+			mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
+			            mailotp_strerror(r));
+		o->status = MAILOTP_ST_OK;
+		set_reason(o, "password and code accepted");
 		return;
 	}
-	if (pc == PW_DONE)
-		return;
-	if (lg->acct->temp_expiry != 0 && s->now() >= lg->acct->temp_expiry) {
-		o->status = MAILOTP_ST_DENIED;
-		mailotp_textf(o->error, sizeof(o->error), lg->acct->lang, MAILOTP_TXT_TEMP_EXPIRED);
-		set_reason(o, "temporary password expired");
+	if (r != MAILOTP_ERR_BAD_CODE && r != MAILOTP_ERR_MAXTRIES) {
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_STALE);
+		set_reason(o, r == MAILOTP_ERR_EXPIRED ? "right password, code expired"
+		                                       : "right password, no code pending (used "
+		                                         "or never mailed)");
 		return;
 	}
-	if ((r = mailotp_account_reset_failures(s->ldap, lg->acct)) != 0)
-		mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
-		            mailotp_strerror(r));
-	o->status = MAILOTP_ST_OK;
-	set_reason(o, "password and code accepted");
+	if ((r = mailotp_account_record_failure(s->ldap, a, now, cfg->otp_lockout_time)) != 0) {
+		mailotp_pending_drop(s->pending, a->dn);
+		directory_failed(o, r, "cannot count a wrong code");
+		return;
+	}
+	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
+	                                &wait)) {
+		mailotp_pending_drop(s->pending, a->dn);
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
+		snprintf(o->reason, sizeof(o->reason),
+		         "wrong code; %ld wrong codes in a row, account locked for %d s",
+		         a->otp_failures, wait);
+		return;
+	}
+	if (tries <= 0) {
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAXTRIES);
+		set_reason(o, "wrong code, no tries left");
+		return;
+	}
+	mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_WRONG, tries);
+	snprintf(o->reason, sizeof(o->reason), "wrong code, %d tries left", tries);
 }
 
 void mailotp_login_combined(const struct mailotp_services *s,
@@ -368,10 +383,10 @@ void mailotp_login_combined(const struct mailotp_services *s,
 {
 	const char *secret = req->password != NULL ? req->password : "";
 	size_t len = strlen(secret), n = (size_t)s->cfg->otp_digits;
+	bool tail = len > n && all_digits(secret + len - n, n);
 	struct mailotp_login lg;
-	bool code_tried = false;
 	uint64_t start = mailotp_now_ns();
-	int grace = -1, tries = 0, found, r;
+	int grace = -1, found, r;
 
 	outcome_reset(o);
 	mailotp_login_init(&lg);
@@ -385,28 +400,30 @@ void mailotp_login_combined(const struct mailotp_services *s,
 	if (len == 0 || !found) {
 		set_reason(o, len == 0 ? "empty password" : "unknown account");
 		refuse(s, &lg, start, o);
+		/* A known account's answer ending in digits may take two binds. */
+		if (tail)
+			mailotp_timing_pad(s->timing, mailotp_now_ns());
 		return;
 	}
-	/* Password and code: the code is checked first (no bind for a wrong
-	 * one), so its tries are counted before anything else. */
-	if (len > n && all_digits(secret + len - n, n)) {
-		r = mailotp_pending_check(s->pending, lg.acct->dn, secret + len - n, code_clock(s),
-		                          &tries);
-		if (r == 0) {
-			combined_finish(s, &lg, secret, len - n, start, o);
+	/* Password and code? The head is tried as the password first. */
+	if (tail) {
+		switch (check_head(s, &lg, secret, len - n, &grace, o)) {
+		case PW_OK:
+			combined_code(s, &lg, secret + len - n, o);
 			goto out;
+		case PW_DONE:
+			goto out;
+		case PW_REFUSE:
+			break;
 		}
-		code_tried = r == MAILOTP_ERR_BAD_CODE || r == MAILOTP_ERR_MAXTRIES;
 	}
 	/* The whole answer as the password (it may end in digits of its own). */
-	switch (check_password(s, &lg, secret, start, &grace, o)) {
+	switch (check_password(s, &lg, secret, mailotp_now_ns(), &grace, o)) {
 	case PW_OK:
 		break;
 	case PW_DONE:
 		goto out;
 	case PW_REFUSE:
-		if (code_tried)
-			count_combined_failure(s, &lg, tries, o);
 		refuse(s, &lg, start, o);
 		goto out;
 	}
@@ -419,7 +436,8 @@ void mailotp_login_combined(const struct mailotp_services *s,
 		char masked[320];
 
 		lg.code_pending = false;
-		if ((r = mailotp_pending_put(s->pending, lg.acct->dn, &lg.otp, code_clock(s))) != 0) {
+		if ((r = mailotp_pending_put(s->pending, lg.acct->dn, &lg.otp, code_clock(s))) !=
+		    0) {
 			directory_failed(o, r, "cannot keep the code");
 			goto out;
 		}

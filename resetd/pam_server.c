@@ -343,6 +343,16 @@ static int wait_readable(int fd, int timeout_ms)
 	return MAILOTP_ERR_TIMEOUT;
 }
 
+/* A login left in the middle: the code or the consent answer never came. */
+static void log_abandoned(const struct conn *c, enum next state, const char *why)
+{
+	mailotp_log(LOG_NOTICE,
+	            "%s: user=\"%s\" service=\"%s\" rhost=\"%s\" peer=uid:%u,pid:%d "
+	            "result=abandoned: %s",
+	            state == NEXT_CONSENT ? "consent" : "auth-code", c->user, c->service, c->rhost,
+	            (unsigned)c->uid, (int)c->pid, why);
+}
+
 static void conn_serve(struct conn *c)
 {
 	enum next state = NEXT_CLOSE;
@@ -359,20 +369,14 @@ static void conn_serve(struct conn *c)
 		    first ? FIRST_REQUEST_MS : (c->ctx->cfg->otp_ttl + FOLLOW_UP_SLACK_S) * 1000;
 		if ((r = wait_readable(c->fd, wait_ms)) != 0) {
 			if (!first)
-				mailotp_log(LOG_NOTICE,
-				            "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
-				            "result=abandoned: no answer from the client",
-				            c->user, c->service, c->rhost);
+				log_abandoned(c, state, "no answer from the client");
 			return;
 		}
 		r = mailotp_msg_read(c->fd, &m, FRAME_TIMEOUT_MS);
 		if (r == MAILOTP_ERR_CLOSED) {
 			mailotp_msg_clear(&m);
 			if (!first)
-				mailotp_log(LOG_NOTICE,
-				            "auth: user=\"%s\" service=\"%s\" rhost=\"%s\" "
-				            "result=abandoned: the client hung up",
-				            c->user, c->service, c->rhost);
+				log_abandoned(c, state, "the client hung up");
 			return;
 		}
 		if (r != 0 || (r = mailotp_fields_parse(&m, &f)) != 0) {

@@ -18,10 +18,14 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl openssh-server openssh-client python3-pexpect openssl
 	valgrind faketime cppcheck clang libclang-rt-14-dev sudo)
+# tests/gateway_e2e.sh runs Apache with mod_authnz_pam as the web gateway
+# (its own configuration on a random loopback port; it skips itself
+# without them).
+GATEWAY_PKGS=(apache2 libapache2-mod-authnz-pam)
 # tests/web_browser.sh drives the reset pages in headless chromium (it
 # skips itself without them)
 BROWSER_PKGS=(chromium chromium-driver python3-selenium fonts-ipafont-gothic)
-PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BROWSER_PKGS[@]}")
+PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${GATEWAY_PKGS[@]}" "${BROWSER_PKGS[@]}")
 
 case "${1:-}" in
 --list)
@@ -69,4 +73,18 @@ echo 'slapd slapd/no_configuration boolean true' | "${SUDO[@]}" debconf-set-sele
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	"${PKGS[@]}"
+# The tests start their own sshd and Apache on loopback ports. Debian
+# enables and starts the packages' own servers (port 22, port 80) when it
+# installs them: a machine set up here should not grow listening servers
+# it did not have, so those installed just now are stopped and disabled.
+for unit in ssh:openssh-server apache2:apache2 apache-htcacheclean:apache2; do
+	case " ${missing[*]} " in
+	*" ${unit#*:} "*)
+		if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+			"${SUDO[@]}" systemctl disable --now "${unit%%:*}" >/dev/null 2>&1 &&
+				echo "setup-deps: ${unit%%:*} was installed for the tests only: stopped and disabled"
+		fi
+		;;
+	esac
+done
 echo "setup-deps: done"

@@ -52,6 +52,7 @@ include tests/integration.mk
 include tests/bench/bench.mk
 include tests/web.mk
 include tests/ssh.mk
+include tests/gateway.mk
 include tests/ha.mk
 include tests/hostile.mk
 include tests/fuzz/fuzz.mk
