@@ -54,7 +54,8 @@
  *               (kept by the daemon across connections, used once).
  *               STATUS OK: password and code right, the login passes.
  *               STATUS DENIED with INFO: the password was right and a code
- *               was mailed; show INFO, the login fails this time. No follow-up.
+ *               was mailed; show INFO, the login fails this time. Any other
+ *               status: show ERROR if any, the login fails. No follow-up.
  *   ACCT        USER, SERVICE, [RHOST], [RUSER], [TTY], FLAGS
  *               -> STATUS, [INFO], [ERROR], [PROMPT]
  *               STATUS CONSENT_REQUIRED: show INFO (the terms), ask PROMPT
