@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -81,6 +82,9 @@ static void no_core_dumps(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* Whether the PAM socket came from systemd (for the "ready" line). */
+static bool pam_from_systemd;
+
 /* The PAM socket: handed over by systemd, or opened here. */
 static int open_pam_socket(const struct mailotp_config *cfg)
 {
@@ -88,8 +92,10 @@ static int open_pam_socket(const struct mailotp_config *cfg)
 	int n = sd_listen_fds(0);
 
 	if (n > 0) {
-		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
+		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+			pam_from_systemd = true;
 			return SD_LISTEN_FDS_START;
+		}
 		mailotp_log(LOG_ERR, "the socket from systemd is not a listening UNIX socket");
 		return MAILOTP_ERR_CONFIG;
 	}
@@ -202,7 +208,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mailotp_log(LOG_NOTICE, "mailotpd %s ready: config %s, pam socket %s", PACKAGE_VERSION,
-	            path, ctx->cfg->pam_socket);
+	            path,
+	            pam_from_systemd ? "passed by systemd (fd 3)" : ctx->cfg->pam_socket);
 	(void)sd_notify(0, "READY=1");
 
 	for (;;) {

@@ -16,7 +16,8 @@ integration_tests = \
 	tests/consent.sh \
 	tests/reset_temporary.sh \
 	tests/ppolicy.sh \
-	tests/daemon.sh
+	tests/daemon.sh \
+	tests/socket_activation.sh
 TESTS += $(integration_tests)
 dist_check_SCRIPTS += $(integration_tests)
 endif
