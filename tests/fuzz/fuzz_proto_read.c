@@ -194,7 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memcmp(m.buf, "MOTP", 4) == 0 && m.buf[4] == 1 && m.buf[6] == 0 &&
 		               m.buf[7] == 0 && m.buf[5] == m.type,
 		           "accepted a bad header");
-		FUZZ_CHECK((m.type & 0x7f) >= 1 && (m.type & 0x7f) <= 5, "accepted type 0x%02x", m.type);
+		FUZZ_CHECK((m.type & 0x7f) >= 1 && (m.type & 0x7f) <= 6, /* AUTH_BEGIN .. AUTH_COMBINED */
+		           "accepted type 0x%02x", m.type);
 
 		r = mailotp_fields_parse(&m, &f);
 		rr = ref_parse(m.buf + MAILOTP_PROTO_HEADER_LEN, m.len - MAILOTP_PROTO_HEADER_LEN, &ref);
