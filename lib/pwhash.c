@@ -3,6 +3,7 @@
  */
 #include "autoconfig.h" /* _GNU_SOURCE and friends, first */
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,36 @@
 #define PREFIX_LEN (sizeof(MAILOTP_PWHASH_PREFIX) - 1)
 /* memlimit is given in bytes, the encoded m= in KiB. */
 #define M_KIB_MAX (MAILOTP_PWHASH_MEMLIMIT_MAX / 1024)
+
+/* The cap of mailotp_pwhash_set_limit(): computations running, and the most allowed. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static unsigned gate_limit, gate_busy;
+
+void mailotp_pwhash_set_limit(unsigned n)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_limit = n;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+static void gate_enter(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	while (gate_limit != 0 && gate_busy >= gate_limit)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	gate_busy++;
+	pthread_mutex_unlock(&gate_mu);
+}
+
+static void gate_leave(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_busy--;
+	pthread_cond_signal(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
 
 int mailotp_pwhash(const char *password, unsigned long long opslimit, size_t memlimit, char **out)
 {
@@ -41,8 +72,11 @@ int mailotp_pwhash(const char *password, unsigned long long opslimit, size_t mem
 		goto out;
 	}
 	/* -1 here is argon2 failing to get memlimit bytes (or a thread). */
-	if (crypto_pwhash_str_alg(str, password, plen, opslimit, memlimit,
-	                          crypto_pwhash_ALG_ARGON2ID13) != 0) {
+	gate_enter();
+	r = crypto_pwhash_str_alg(str, password, plen, opslimit, memlimit,
+	                          crypto_pwhash_ALG_ARGON2ID13);
+	gate_leave();
+	if (r != 0) {
 		r = MAILOTP_ERR_CRYPTO;
 		goto out;
 	}
@@ -106,6 +140,7 @@ int mailotp_pwhash_verify(const char *stored, const char *password)
 {
 	const char *h;
 	size_t plen;
+	int r;
 
 	if (stored == NULL || password == NULL || !mailotp_pwhash_is_argon2id(stored))
 		return MAILOTP_ERR_INVALID;
@@ -116,7 +151,8 @@ int mailotp_pwhash_verify(const char *stored, const char *password)
 	if ((plen = strnlen(password, MAILOTP_PWHASH_PASSWORD_MAX + 1)) >
 	    MAILOTP_PWHASH_PASSWORD_MAX)
 		return MAILOTP_ERR_BAD_PASSWORD;
-	if (crypto_pwhash_str_verify(h, password, plen) != 0)
-		return MAILOTP_ERR_BAD_PASSWORD;
-	return 0;
+	gate_enter();
+	r = crypto_pwhash_str_verify(h, password, plen);
+	gate_leave();
+	return r != 0 ? MAILOTP_ERR_BAD_PASSWORD : 0;
 }

@@ -25,6 +25,17 @@
 #define MAILOTP_PWHASH_PASSWORD_MAX 1024
 
 /*
+ * Caps the argon2id computations (hashes and verifications) that run at
+ * once in this process at n; more callers wait their turn. 0, the
+ * default, sets no cap. Each computation takes a core and its memlimit
+ * for tens of milliseconds: the daemon sets this below its number of
+ * CPUs, so that hashing new passwords (the web service, PAM password
+ * changes, temporary passwords) cannot take every core from the answers
+ * that wait for one. Thread-safe; a new cap applies to the next callers.
+ */
+void mailotp_pwhash_set_limit(unsigned n);
+
+/*
  * Hashes password (1..MAILOTP_PWHASH_PASSWORD_MAX bytes) with argon2id13,
  * opslimit passes (1..10) over memlimit bytes (8 MiB..4 GiB; libsodium
  * uses whole KiB), a fresh random salt, one lane. *out is a malloc'd

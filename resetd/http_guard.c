@@ -140,7 +140,12 @@ struct slot {
 	uint32_t milli[MAILOTPD_BUCKET_COUNT]; /* tokens x 1000 */
 };
 
+/*
+ * 1.8 MiB, in BSS: a page becomes resident only when a slot on it is
+ * first used, so an idle daemon does not carry the whole table.
+ */
 static struct slot table[SETS][WAYS];
+static bool table_dirty; /* a slot was written since the last clear */
 static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Keyed, so nobody can aim many addresses at one set to evict a victim. */
 static unsigned char hash_key[crypto_shorthash_KEYBYTES];
@@ -157,7 +162,10 @@ int mailotpd_throttle_init(void)
 {
 	pthread_mutex_lock(&throttle_mu);
 	crypto_shorthash_keygen(hash_key);
-	memset(table, 0, sizeof(table));
+	/* Clearing a table that is still zero would touch (and keep) every page. */
+	if (table_dirty)
+		memset(table, 0, sizeof(table));
+	table_dirty = false;
 	pthread_mutex_unlock(&throttle_mu);
 	return 0;
 }
@@ -179,6 +187,7 @@ static struct slot *slot_find(const unsigned char key[16], uint64_t now)
 			victim = &set[i];
 	}
 	memset(victim, 0, sizeof(*victim));
+	table_dirty = true;
 	victim->used = true;
 	memcpy(victim->key, key, 16);
 	for (int b = 0; b < MAILOTPD_BUCKET_COUNT; b++) {

@@ -71,6 +71,7 @@ struct http_req {
 	struct MHD_Response *resp;
 	unsigned status;
 	bool suspended;
+	bool deferred; /* went to a worker: counted until its answer is sent */
 };
 
 /* --- from http_routes.c */
@@ -102,11 +103,14 @@ void http_answer_page(struct http_req *rq, enum mailotpd_page page, struct mailo
 void http_answer_text(struct http_req *rq, unsigned status, const char *text);
 
 /*
- * Runs run(&rq->job) on a worker, the connection suspended meanwhile; run
- * must call http_answer_*() and then http_resume(). When the queue is full,
- * the answer is the 503 busy page instead.
+ * Runs run(&rq->job) on a worker of lane (MAILOTPD_LANE_HASH for work that
+ * hashes a password, MAILOTPD_LANE_QUICK for the rest), the connection
+ * suspended meanwhile; run must call http_answer_*() and then
+ * http_resume(). When that lane's queue is full, the answer is the 503
+ * busy page instead.
  */
-void http_defer(struct http_req *rq, void (*run)(struct mailotpd_job *job));
+void http_defer(struct http_req *rq, enum mailotpd_lane lane,
+                void (*run)(struct mailotpd_job *job));
 
 /* Resumes rq's connection once its answer is ready (from a worker). */
 void http_resume(struct http_req *rq);

@@ -229,7 +229,7 @@ static void run_request(struct mailotpd_job *job)
 static void finish_request(struct http_req *rq)
 {
 	if (form_ok(rq, MAILOTPD_PAGE_REQUEST_ERROR))
-		http_defer(rq, run_request);
+		http_defer(rq, MAILOTPD_LANE_QUICK, run_request);
 }
 
 /* The form (and CSRF) name of the set-password page this request is on. */
@@ -283,7 +283,7 @@ static void finish_reset_get(struct http_req *rq)
 		answer_bad_token(rq, "no token, or not shaped like one");
 		return;
 	}
-	http_defer(rq, run_reset_check);
+	http_defer(rq, MAILOTPD_LANE_QUICK, run_reset_check);
 }
 
 /* --- POST /reset */
@@ -342,7 +342,7 @@ static void finish_reset_post(struct http_req *rq)
 		answer_bad_token(rq, "no token, or not shaped like one");
 		return;
 	}
-	http_defer(rq, run_reset_complete);
+	http_defer(rq, MAILOTPD_LANE_HASH, run_reset_complete);
 }
 
 /* --- GET /healthz: on a worker too, a directory that hangs must not hang the server */
@@ -363,7 +363,7 @@ static void run_healthz(struct mailotpd_job *job)
 
 static void finish_healthz(struct http_req *rq)
 {
-	http_defer(rq, run_healthz);
+	http_defer(rq, MAILOTPD_LANE_QUICK, run_healthz);
 }
 
 /* --- /invite: the same pages for invite tokens */

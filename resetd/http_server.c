@@ -6,8 +6,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,11 +33,28 @@
 #define CONNECTION_TIMEOUT_S 10
 #define CONNECTION_MEMORY (64 * 1024)
 #define POST_BUFFER 1024
-#define WORKERS 4 /* also the cap on concurrent argon2id hashes */
-#define QUEUE_MAX 256
+#define QUICK_WORKERS 4
+#define QUICK_QUEUE_MAX 256
+/*
+ * Setting passwords: each hash holds a core and password_hash_memlimit for
+ * tens of ms. The daemon lets mailotpd_pool_hash_limit() hashes run at
+ * once (CPUs - 1, 1..4, in lib/pwhash); one thread more than that keeps
+ * the directory round trips of one reset beside the hash of another. They
+ * run at nice +10, so that answers to everyone else come first. 64
+ * waiting is a few seconds of work at the default cost; beyond that, 503.
+ */
+#define HASH_QUEUE_MAX 64
+#define HASH_NICE 10
 #define LISTEN_BACKLOG 128
 
+/* How long a stop waits for answers that workers prepared to reach their clients. */
+#define STOP_SEND_WAIT_MS (CONNECTION_TIMEOUT_S * 1000)
+
 static struct MHD_Daemon *daemon_;
+/* Requests handed to a worker whose answer is not sent yet (see mailotpd_http_stop). */
+static pthread_mutex_t unsent_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t unsent_cv = PTHREAD_COND_INITIALIZER;
+static unsigned unsent;
 static int listen_fd = -1;
 static char *unix_path; /* the unix: socket we created, removed at stop */
 static bool cookie_secure;
@@ -129,6 +148,10 @@ fail:
 	return MAILOTP_ERR_IO;
 }
 
+/* What the listener is, for the log and the per-address cap. */
+static bool listen_passed; /* the socket came from systemd */
+static bool listen_is_unix;
+
 /* systemd's second socket if it passed one, else the socket of reset_listen. */
 static int open_listener(const char *spec)
 {
@@ -136,12 +159,18 @@ static int open_listener(const char *spec)
 	int n = sd_listen_fds(0);
 
 	if (n >= 2) {
-		if (sd_is_socket(SD_LISTEN_FDS_START + 1, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+		if (sd_is_socket(SD_LISTEN_FDS_START + 1, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+			listen_passed = true;
+			/* The passed socket decides, whatever reset_listen says. */
+			listen_is_unix =
+			    sd_is_socket(SD_LISTEN_FDS_START + 1, AF_UNIX, SOCK_STREAM, 1) > 0;
 			return SD_LISTEN_FDS_START + 1;
+		}
 		mailotp_log(LOG_ERR, "the second socket from systemd is not a listening stream");
 		return MAILOTP_ERR_CONFIG;
 	}
-	if (strncmp(spec, "unix:", 5) == 0)
+	listen_is_unix = strncmp(spec, "unix:", 5) == 0;
+	if (listen_is_unix)
 		return listen_unix(spec + 5);
 	return listen_inet(spec);
 }
@@ -249,15 +278,19 @@ struct http_req *http_req_of(struct mailotpd_job *job)
 	return (struct http_req *)(void *)((char *)job - offsetof(struct http_req, job));
 }
 
-void http_defer(struct http_req *rq, void (*run)(struct mailotpd_job *job))
+void http_defer(struct http_req *rq, enum mailotpd_lane lane, void (*run)(struct mailotpd_job *job))
 {
 	rq->job.run = run;
+	rq->deferred = true;
+	pthread_mutex_lock(&unsent_mu);
+	unsent++;
+	pthread_mutex_unlock(&unsent_mu);
 	/* Suspend first: a fast worker may resume before we return. */
 	MHD_suspend_connection(rq->conn);
 	rq->suspended = true;
-	if (mailotpd_pool_submit(&rq->job) != 0) {
-		mailotp_log(LOG_WARNING, "http: client=%s: work queue full, answering 503",
-		            rq->client.text);
+	if (mailotpd_pool_submit(&rq->job, lane) != 0) {
+		mailotp_log(LOG_WARNING, "http: client=%s: %s queue full, answering 503",
+		            rq->client.text, lane == MAILOTPD_LANE_HASH ? "password" : "work");
 		answer_plain(rq, MAILOTPD_PAGE_BUSY);
 		http_resume(rq);
 	}
@@ -492,6 +525,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (rq == NULL)
 		return;
+	/* Sent, or the client went away: either way nothing is left to send. */
+	if (rq->deferred) {
+		pthread_mutex_lock(&unsent_mu);
+		if (--unsent == 0)
+			pthread_cond_broadcast(&unsent_cv);
+		pthread_mutex_unlock(&unsent_mu);
+	}
 	if (rq->pp != NULL)
 		MHD_destroy_post_processor(rq->pp);
 	for (int i = 0; i < HF_COUNT; i++) {
@@ -555,8 +595,16 @@ int mailotpd_http_listen(const struct mailotp_config *cfg)
 {
 	int fd;
 
-	if (cfg->reset_listen == NULL || strcmp(cfg->reset_listen, "none") == 0 || listen_fd >= 0)
+	if (listen_fd >= 0)
 		return 0;
+	if (cfg->reset_listen == NULL || strcmp(cfg->reset_listen, "none") == 0) {
+		if (sd_listen_fds(0) >= 2)
+			mailotp_log(LOG_WARNING,
+			            "http: systemd passed a second socket but reset_listen "
+			            "is none: the reset web service stays off, and "
+			            "connections to that socket are not answered");
+		return 0;
+	}
 	if ((fd = open_listener(cfg->reset_listen)) < 0)
 		return fd;
 	listen_fd = fd;
@@ -568,6 +616,10 @@ int mailotpd_http_start(const struct mailotp_config *cfg)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	unsigned per_ip = PER_IP_LIMIT;
+	struct mailotpd_lane_config lanes[MAILOTPD_LANE_COUNT] = {
+	    [MAILOTPD_LANE_QUICK] = {QUICK_WORKERS, QUICK_QUEUE_MAX, 0},
+	    [MAILOTPD_LANE_HASH] = {1, HASH_QUEUE_MAX, HASH_NICE},
+	};
 	struct mailotpd_ctx *ctx;
 	int r;
 
@@ -585,9 +637,10 @@ int mailotpd_http_start(const struct mailotp_config *cfg)
 	if ((r = mailotpd_http_listen(cfg)) != 0)
 		goto fail;
 	/* Behind a proxy every connection has the proxy's address: no per-address cap. */
-	if (cfg->reset_trusted_proxies != NULL || strncmp(cfg->reset_listen, "unix:", 5) == 0)
+	if (cfg->reset_trusted_proxies != NULL || listen_is_unix)
 		per_ip = 0;
-	if ((r = mailotpd_pool_start(WORKERS, QUEUE_MAX)) != 0) {
+	lanes[MAILOTPD_LANE_HASH].workers = mailotpd_pool_hash_limit() + 1;
+	if ((r = mailotpd_pool_start(lanes)) != 0) {
 		mailotp_log(LOG_ERR, "http: cannot start the worker threads");
 		goto fail;
 	}
@@ -606,13 +659,35 @@ int mailotpd_http_start(const struct mailotp_config *cfg)
 		r = MAILOTP_ERR_INTERNAL;
 		goto fail;
 	}
-	mailotp_log(LOG_NOTICE, "http: reset web service on %s, links to %s", cfg->reset_listen,
+	mailotp_log(LOG_NOTICE, "http: reset web service on %s, links to %s",
+	            listen_passed ? "the socket passed by systemd (fd 4)" : cfg->reset_listen,
 	            cfg->reset_public_url != NULL ? cfg->reset_public_url : "(none)");
 	return 0;
 fail:
 	listener_close();
 	mailotpd_csrf_free();
 	return r;
+}
+
+/* Waits until every deferred request's answer is sent, or ms have passed. */
+static void wait_unsent(long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&unsent_mu);
+	while (unsent > 0)
+		if (pthread_cond_clockwait(&unsent_cv, &unsent_mu, CLOCK_MONOTONIC, &until) != 0)
+			break;
+	if (unsent > 0)
+		mailotp_log(LOG_WARNING, "http: stopping with %u answers not sent", unsent);
+	pthread_mutex_unlock(&unsent_mu);
 }
 
 void mailotpd_http_stop(void)
@@ -627,6 +702,12 @@ void mailotpd_http_stop(void)
 	fd = MHD_quiesce_daemon(daemon_);
 	/* Every queued job resumes its connection: MHD must not stop with one suspended. */
 	mailotpd_pool_stop();
+	/*
+	 * The answers the workers just prepared are sent by the polling thread,
+	 * which still runs: MHD_stop_daemon() would close their connections
+	 * first. Wait for them, bounded (a client that does not read).
+	 */
+	wait_unsent(STOP_SEND_WAIT_MS);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	if (fd != listen_fd && fd != MHD_INVALID_SOCKET)

@@ -23,12 +23,14 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "http_pool.h"
 #include "http_server.h"
 #include "jobs.h"
 #include "ldap_pool.h"
 #include "log.h"
 #include "mail.h"
 #include "pam_server.h"
+#include "pwhash.h"
 
 #define SHUTDOWN_GRACE_S 30
 
@@ -159,6 +161,8 @@ int main(int argc, char **argv)
 		mailotp_log(LOG_ERR, "cannot initialise libsodium or libcurl");
 		return 1;
 	}
+	/* Hashing new passwords (web, PAM, temporary passwords) leaves a core free. */
+	mailotp_pwhash_set_limit(mailotpd_pool_hash_limit());
 	if ((r = mailotpd_ctx_load(path, &ctx, err, sizeof(err))) != 0) {
 		mailotp_log(LOG_ERR, "%s", err);
 		return 1;

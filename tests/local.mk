@@ -20,7 +20,8 @@ unit_tests = \
 	tests/unit/test_template \
 	tests/unit/test_i18n \
 	tests/unit/test_policy \
-	tests/unit/test_pwhash
+	tests/unit/test_pwhash \
+	tests/unit/test_http_pool
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 endif
@@ -45,6 +46,10 @@ tests_unit_test_policy_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_pwhash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_pool_SOURCES = tests/unit/test_http_pool.c resetd/http_pool.c \
+	resetd/http_pool.h
+tests_unit_test_http_pool_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/resetd
+tests_unit_test_http_pool_LDADD = $(UNIT_LDADD)
 
 # Integration tests live in tests/integration.mk (the test-bed and the
 # scripts that use it).

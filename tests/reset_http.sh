@@ -434,7 +434,39 @@ for i in $(seq 11); do
 done
 like "$codes" "429 $" "untrusted peer: a new X-Forwarded-For per post does not escape the bucket"
 ok "$(daemon_alive && echo 0 || echo 1)" "the daemon is still running at the end"
+
+# --- SIGTERM while new passwords wait for the hashing thread: each one
+# queued is answered, the hash that runs is finished and written. A costly
+# hash (t=10) holds the thread while the others queue behind it.
+tb_write_config "$CONF" reset_listen "127.0.0.1:$PORT" reset_public_url "$U" \
+	password_hash_opslimit 10 password_hash_memlimit 65536
+tb_reload_daemon
+sleep 0.5
+newip
+form "/reset?token=$RST"
+is "$CODE" 200 "hanako's reset link (not used on /invite) still shows the form"
+NEW_H='Hq5#wLt8!pZr3x'
+drain_post() { # N TOKEN PASSWORD: status in $TB_DIR/drain.N
+	curl -sS -o /dev/null -w '%{http_code}\n' -b "$J" --data-urlencode "csrf=$CSRF" \
+		--data-urlencode "token=$2" --data-urlencode "password=$3" \
+		--data-urlencode "password_confirm=$3" "$U/reset" >"$TB_DIR/drain.$1" 2>/dev/null ||
+		true
+}
+drain_post 0 "$RST" "$NEW_H" &
+pids=$!
+sleep 0.2
+for i in 1 2 3 4; do
+	drain_post "$i" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$i" "$NEW_H" &
+	pids+=" $!"
+done
+sleep 0.3
 tb_stop_daemon
+# shellcheck disable=SC2086 # a list of pids
+wait $pids
+is "$(cat "$TB_DIR"/drain.{0,1,2,3,4} | tr '\n' ' ')" "200 410 410 410 410 " \
+	"SIGTERM with a password being hashed and 4 more queued: each answered (200, then 410s)"
+run_ok "the password hashed while stopping was written" \
+	env LDAPNOINIT=1 ldapwhoami -x -H "$TB_LDAP_URI" -D "$(tb_user_dn hanako)" -w "$NEW_H"
 is "$TB_DAEMON_STATUS" 0 "SIGTERM: the daemon stops cleanly (exit 0)"
 unlike "$(cat "$TB_DAEMON_LOG")" "AddressSanitizer|runtime error|MHD_PANIC|Assertion" "no sanitizer report or panic in the log"
 

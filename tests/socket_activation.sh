@@ -118,6 +118,8 @@ wait_http "$U/healthz" || true
 is "$(http_code "$U/healthz")" 200 "the web service answers on the passed TCP socket: GET /healthz 200"
 CODE=$(http_code "$U/" "$TB_DIR/page")
 is "$CODE" 200 "GET / 200 there"
+like "$(cat "$LOG")" "ready: config .*, pam socket passed by systemd \(fd 3\)" "the ready line says the PAM socket was passed"
+like "$(cat "$LOG")" "reset web service on the socket passed by systemd \(fd 4\)" "and the web line names the passed socket, not reset_listen"
 like "$(cat "$TB_DIR/page" 2>/dev/null)" 'name="email_confirm"' "with the request form"
 tb_mail_clear
 pam_run mailotp alice auth "$PW" @CODE:$A
@@ -149,6 +151,22 @@ wait_http "$U/healthz" || true
 is "$(http_code "$U/healthz")" 200 "the web service opened reset_listen of the config itself"
 tb_stop_daemon
 is "$TB_DAEMON_STATUS" 0 "SIGTERM: exits 0"
+
+# --- two sockets but reset_listen none: the web service stays off, said in the log
+two_ports
+LOG="$TB_DIR/act-none.log"
+LOGS+=("$LOG")
+CONF="$TB_DIR/none.conf"
+tb_write_config "$CONF" pam_socket "$TB_DIR/conf-pam3.sock" reset_listen none
+act_start "$LOG" "$CONF" "$TB_DIR/act3.sock" "127.0.0.1:$P1" ||
+	bail_out "systemd-socket-activate did not listen: $(cat "$LOG")"
+export TB_PAM_SOCKET="$TB_DIR/act3.sock"
+pam_std_services
+tb_mail_clear
+pam_run mailotp alice auth "$PW" @CODE:$A
+is "$PAM_RESULT" PAM_SUCCESS "two sockets, reset_listen none: logins work"
+like "$(cat "$LOG")" "systemd passed a second socket but reset_listen is none" "and the unused web socket is warned about"
+tb_stop_daemon
 
 # --- a TCP socket first: refused, nothing falls back to pam_socket
 two_ports

@@ -199,6 +199,10 @@ read -r rss_idle hwm_idle thr_idle < <(rss "$TB_DAEMON_PID")
 # stacks) and file pages (the program and its shared libraries)
 RSS_IDLE_PARTS=$(awk '/^(RssAnon|RssFile|RssShmem):/ { printf "%s%s %s kB", sep, $1, $2; sep = ", " }' \
 	"/proc/$TB_DAEMON_PID/status")
+# and what it costs the machine: PSS shares each shared page among the
+# processes that map it; private pages (USS) are what stopping it frees
+RSS_IDLE_SHARE=$(awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 }
+	END { printf "Pss: %s kB, private (USS): %s kB", p, u }' "/proc/$TB_DAEMON_PID/smaps_rollup")
 
 SSHA_USERS=$(users_arg bench-s "$N_SSHA_ACCOUNTS")
 ARGON_USERS=$(users_arg bench-a "$N_ARGON_ACCOUNTS")
@@ -321,7 +325,7 @@ report() {
 	printf 'mailotpd memory (VmRSS / VmHWM kB, threads): idle %s / %s, %s; after {SSHA} runs %s / %s, %s; after all logins %s / %s, %s; at the end %s / %s, %s\n' \
 		"$rss_idle" "$hwm_idle" "$thr_idle" "$rss_ssha" "$hwm_ssha" "$thr_ssha" \
 		"$rss_logins" "$hwm_logins" "$thr_logins" "$rss_end" "$hwm_end" "$thr_end"
-	printf 'idle VmRSS made of: %s\n' "$RSS_IDLE_PARTS"
+	printf 'idle VmRSS made of: %s; %s\n' "$RSS_IDLE_PARTS" "$RSS_IDLE_SHARE"
 	printf '\npam_ldap anchor: %s\n\n' "$ANCHOR"
 	"$TB_PYTHON" - "$TABLE" "$TB_DIR/reset.json" "$rss_idle" <<'PY'
 import json, sys

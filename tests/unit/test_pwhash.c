@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -193,6 +195,75 @@ static void test_verify_bounds(void **state)
 	free(h);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define GATE_THREADS 3
+#define GATE_MEM (32 * MIB)
+#define GATE_OPS 2
+
+static void *gate_hash(void *arg)
+{
+	char *h = NULL;
+	int *r = arg;
+
+	*r = mailotp_pwhash("Gate-Password-9", GATE_OPS, GATE_MEM, &h);
+	if (*r == 0)
+		*r = mailotp_pwhash_verify(h, "Gate-Password-9");
+	free(h);
+	return NULL;
+}
+
+/* Runs GATE_THREADS hash+verify pairs at once; returns the wall time. */
+static double gate_run(void)
+{
+	pthread_t t[GATE_THREADS];
+	int r[GATE_THREADS];
+	double t0 = now_s();
+
+	for (int i = 0; i < GATE_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, gate_hash, &r[i]), 0);
+	for (int i = 0; i < GATE_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(r[i], 0);
+	}
+	return now_s() - t0;
+}
+
+/*
+ * mailotp_pwhash_set_limit(1): computations take turns, so n threads take
+ * at least n times one computation (each is at least as long as the
+ * fastest one alone, whatever else the machine runs; 0.7 leaves room for
+ * noise in that fastest one). Without a cap they all finish, whatever the
+ * timing (not judged: a busy machine may serialise them anyway).
+ */
+static void test_limit(void **state)
+{
+	double one = 1e9, serial;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		double t0 = now_s(), dt;
+		int r = -1;
+
+		(void)gate_hash(&r);
+		dt = now_s() - t0;
+		assert_int_equal(r, 0);
+		if (dt < one)
+			one = dt;
+	}
+	mailotp_pwhash_set_limit(1);
+	serial = gate_run();
+	mailotp_pwhash_set_limit(0);
+	assert_true(serial >= 0.7 * GATE_THREADS * one);
+	(void)gate_run();
+}
+
 /* libsodium's -1 when argon2 cannot get its memory becomes MAILOTP_ERR_CRYPTO. */
 #if !defined(__SANITIZE_ADDRESS__)
 static void test_out_of_memory(void **state)
@@ -228,6 +299,7 @@ int main(void)
 	    cmocka_unit_test(test_japanese),      cmocka_unit_test(test_salted),
 	    cmocka_unit_test(test_golden),        cmocka_unit_test(test_is_argon2id),
 	    cmocka_unit_test(test_hash_bounds),   cmocka_unit_test(test_verify_bounds),
+	    cmocka_unit_test(test_limit),
 #if !defined(__SANITIZE_ADDRESS__)
 	    /* ASan reserves terabytes of shadow memory: no RLIMIT_AS under it
 	     * (and cmocka's TAP "not ok # SKIP" would count as a failure). */
