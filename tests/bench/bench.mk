@@ -11,7 +11,7 @@
 # nothing in it judges a time. See docs/performance.md.
 # (pthreads come with LIBS: configure.ac requires them.)
 EXTRA_PROGRAMS = tests/bench/login_bench tests/bench/pam_ldap_driver tests/bench/floor_bench
-tests_bench_login_bench_SOURCES = tests/bench/login_bench.c
+tests_bench_login_bench_SOURCES = tests/bench/login_bench.c tests/bench/stats.h
 tests_bench_login_bench_LDADD = lib/libmailotp_proto.la
 tests_bench_pam_ldap_driver_SOURCES = tests/bench/pam_ldap_driver.c tests/bench/stats.h
 tests_bench_pam_ldap_driver_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)

@@ -35,16 +35,7 @@ static size_t opt_mem_kib = 19456;
 
 static size_t parse_size(const char *s, const char *what)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > 100000000ul) {
-		fprintf(stderr, "floor_bench: %s: not a count: '%s'\n", what, s);
-		exit(2);
-	}
-	return (size_t)v;
+	return bench_count("floor_bench", s, what, 100000000ul);
 }
 
 static int read_pw(const char *path, char *out, size_t outlen)

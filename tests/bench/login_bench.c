@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "mailotp/protocol.h"
+#include "stats.h"
 
 #define IO_TIMEOUT_MS 60000         /* one frame; an argon2 bind under load stays far below */
 #define MAIL_WAIT_NS 10000000000ull /* the mail is stored before the sink says 250 */
@@ -95,14 +96,6 @@ static enum mode opt_mode = MODE_LOGIN;
 static struct user *users;
 static size_t nusers;
 static pthread_barrier_t start_barrier;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static double ms(uint64_t a, uint64_t b)
 {
@@ -393,7 +386,7 @@ static int message_code(char *buf, size_t len, const char *addr, char *code, siz
  */
 static int fetch_code(struct worker *w, const char *addr, char *code, size_t codelen)
 {
-	uint64_t deadline = now_ns() + MAIL_WAIT_NS;
+	uint64_t deadline = bench_now_ns() + MAIL_WAIT_NS;
 
 	for (;;) {
 		char best[NAME_MAX_LEN] = "";
@@ -453,7 +446,7 @@ static int fetch_code(struct worker *w, const char *addr, char *code, size_t cod
 			return 0;
 		}
 		free(cand);
-		if (now_ns() > deadline) {
+		if (bench_now_ns() > deadline) {
 			seterr(w, "no new mail to %s within %llu s", addr,
 			       (unsigned long long)(MAIL_WAIT_NS / 1000000000ull));
 			return -1;
@@ -492,24 +485,24 @@ static int one_login(struct worker *w, const struct user *u, struct sample *s)
 	uint64_t t0, t1, t2, t3;
 	int fd, rc = -1;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if ((fd = sock_connect()) < 0) {
 		seterr(w, "connect %s: %s", opt_socket, strerror(errno));
 		return -1;
 	}
 	if (send_begin(w, fd, u->name, u->pw, &st) != 0)
 		goto out;
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	if (st != MAILOTP_ST_OK) {
 		seterr(w, "%s: AUTH_BEGIN gave %s", u->name, st_name(st));
 		goto out;
 	}
 	if (fetch_code(w, u->mail, code, sizeof(code)) != 0)
 		goto out;
-	t2 = now_ns();
+	t2 = bench_now_ns();
 	if (send_code(w, fd, code, &st) != 0)
 		goto out;
-	t3 = now_ns();
+	t3 = bench_now_ns();
 	if (st != MAILOTP_ST_OK) {
 		seterr(w, "%s: AUTH_CODE gave %s", u->name, st_name(st));
 		goto out;
@@ -541,14 +534,14 @@ static int one_refusal(struct worker *w, const struct user *u, enum kind k, stru
 		snprintf(pw, sizeof(pw), "not-%s", u->pw);
 	}
 	w->seq++;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if ((fd = sock_connect()) < 0) {
 		seterr(w, "connect %s: %s", opt_socket, strerror(errno));
 		return -1;
 	}
 	if (send_begin(w, fd, name, pw, &st) != 0)
 		goto out;
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	if (st != MAILOTP_ST_DENIED) {
 		seterr(w, "%s (%s): AUTH_BEGIN gave %s, want DENIED", name,
 		       k == K_UNKNOWN ? "unknown" : "wrong password", st_name(st));
@@ -610,49 +603,23 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- figures */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static double pct(const double *v, size_t n, double q)
-{
-	size_t k;
-
-	if (n == 0)
-		return 0;
-	k = (size_t)(q * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return v[k - 1];
-}
-
 struct stats {
 	size_t n;
 	double median, p90, p99, max, mean;
 };
 
+/* Sorts v in place (stats.h). */
 static void stats_of(double *v, size_t n, struct stats *st)
 {
-	double sum = 0;
+	struct bench_stats b;
 
-	memset(st, 0, sizeof(*st));
+	bench_summarise(v, n, &b);
 	st->n = n;
-	if (n == 0)
-		return;
-	qsort(v, n, sizeof(double), cmp_double);
-	for (size_t i = 0; i < n; i++)
-		sum += v[i];
-	st->median = pct(v, n, 0.5);
-	st->p90 = pct(v, n, 0.9);
-	st->p99 = pct(v, n, 0.99);
-	st->max = v[n - 1];
-	st->mean = sum / (double)n;
+	st->median = b.median;
+	st->p90 = b.p90;
+	st->p99 = b.p99;
+	st->max = b.max;
+	st->mean = b.mean;
 }
 
 /* Stats of one field of the samples of one kind. */
@@ -791,16 +758,7 @@ static void parse_users(char *arg)
 
 static size_t parse_size(const char *s, const char *what)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > 10000000ul) {
-		fprintf(stderr, "login_bench: %s: not a count: '%s'\n", what, s);
-		exit(2);
-	}
-	return (size_t)v;
+	return bench_count("login_bench", s, what, 10000000ul);
 }
 
 int main(int argc, char **argv)
@@ -922,10 +880,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	pthread_barrier_wait(&start_barrier);
-	t_start = now_ns();
+	t_start = bench_now_ns();
 	for (i = 0; i < opt_conc; i++)
 		pthread_join(ws[i].tid, NULL);
-	t_end = now_ns();
+	t_end = bench_now_ns();
 
 	report(ws, (double)(t_end - t_start) / 1e9);
 	for (i = 0; i < opt_conc; i++)

@@ -149,16 +149,7 @@ static void *worker_main(void *arg)
 
 static size_t parse_size(const char *s, const char *what)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > 10000000ul) {
-		fprintf(stderr, "pam_ldap_driver: %s: not a count: '%s'\n", what, s);
-		exit(2);
-	}
-	return (size_t)v;
+	return bench_count("pam_ldap_driver", s, what, 10000000ul);
 }
 
 static void parse_users(char *arg)

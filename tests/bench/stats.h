@@ -1,12 +1,14 @@
 /*
  * Small helpers shared by the bench programs (header only): a monotonic
- * clock in ns, and nearest-rank percentiles over samples in ms, as in
- * login_bench.c.
+ * clock in ns, nearest-rank percentiles over samples in ms, and the
+ * reading of counts from the command line.
  */
 #ifndef MAILOTP_BENCH_STATS_H
 #define MAILOTP_BENCH_STATS_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -65,6 +67,22 @@ static inline void bench_summarise(double *v, size_t n, struct bench_stats *st)
 	st->p99 = bench_pct(v, n, 0.99);
 	st->max = v[n - 1];
 	st->mean = sum / (double)n;
+}
+
+/* A count given on the command line, 0..max; anything else exits 2 with a message. */
+static inline size_t bench_count(const char *prog, const char *s, const char *what,
+                                 unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v > max) {
+		fprintf(stderr, "%s: %s: not a count: '%s'\n", prog, what, s);
+		exit(2);
+	}
+	return (size_t)v;
 }
 
 #endif
