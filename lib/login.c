@@ -290,6 +290,57 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
+/* A right code: the wrong-code count on the entry starts again. */
+static void code_accepted(const struct mailotp_services *s, struct mailotp_account *a,
+                          const char *why, struct mailotp_outcome *o)
+{
+	int r;
+
+	if ((r = mailotp_account_reset_failures(s->ldap, a)) != 0)
+		mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
+		            mailotp_strerror(r));
+	o->status = MAILOTP_ST_OK;
+	set_reason(o, why);
+}
+
+/*
+ * A wrong code, with tries_left answers still allowed for it: counted in
+ * the directory first, so that no host, no session and no restart gives
+ * an attacker more guesses. Returns true with the error text set when
+ * the code may be tried again; false with the outcome final (the count
+ * could not be written, the account is now locked, or no tries are left).
+ */
+static bool code_wrong(const struct mailotp_services *s, struct mailotp_account *a, int tries_left,
+                       struct mailotp_outcome *o)
+{
+	const struct mailotp_config *cfg = s->cfg;
+	time_t now = s->now();
+	int r, wait;
+
+	if ((r = mailotp_account_record_failure(s->ldap, a, now, cfg->otp_lockout_time)) != 0) {
+		directory_failed(o, r, "cannot count a wrong code");
+		return false;
+	}
+	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
+	                                &wait)) {
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
+		snprintf(o->reason, sizeof(o->reason),
+		         "wrong code; %ld wrong codes in a row, account locked for %d s",
+		         a->otp_failures, wait);
+		return false;
+	}
+	if (tries_left <= 0) {
+		o->status = MAILOTP_ST_MAXTRIES;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAXTRIES);
+		set_reason(o, "wrong code, no tries left");
+		return false;
+	}
+	mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_WRONG, tries_left);
+	snprintf(o->reason, sizeof(o->reason), "wrong code, %d tries left", tries_left);
+	return true;
+}
+
 /*
  * Checks the head of a combined answer (all but the last n characters)
  * as the password, in a copy wiped at once. The caller's timing start is
@@ -326,24 +377,18 @@ static enum pw_check check_head(const struct mailotp_services *s, struct mailotp
 static void combined_code(const struct mailotp_services *s, struct mailotp_login *lg,
                           const char *digits, struct mailotp_outcome *o)
 {
-	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = lg->acct;
-	time_t now = s->now();
-	int r, tries = 0, wait;
+	int r, tries = 0;
 
 	r = mailotp_pending_check(s->pending, a->dn, digits, code_clock(s), &tries);
 	if (r == 0) {
-		if (a->temp_expiry != 0 && now >= a->temp_expiry) {
+		if (a->temp_expiry != 0 && s->now() >= a->temp_expiry) {
 			mailotp_textf(o->error, sizeof(o->error), a->lang,
 			              MAILOTP_TXT_TEMP_EXPIRED);
 			set_reason(o, "temporary password expired");
 			return;
 		}
-		if ((r = mailotp_account_reset_failures(s->ldap, a)) != 0)
-			mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
-			            mailotp_strerror(r));
-		o->status = MAILOTP_ST_OK;
-		set_reason(o, "password and code accepted");
+		code_accepted(s, a, "password and code accepted", o);
 		return;
 	}
 	if (r != MAILOTP_ERR_BAD_CODE && r != MAILOTP_ERR_MAXTRIES) {
@@ -353,29 +398,9 @@ static void combined_code(const struct mailotp_services *s, struct mailotp_login
 		                                         "or never mailed)");
 		return;
 	}
-	if ((r = mailotp_account_record_failure(s->ldap, a, now, cfg->otp_lockout_time)) != 0) {
+	/* No follow-up request: the status stays DENIED even with tries left. */
+	if (!code_wrong(s, a, tries, o))
 		mailotp_pending_drop(s->pending, a->dn);
-		directory_failed(o, r, "cannot count a wrong code");
-		return;
-	}
-	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
-	                                &wait)) {
-		mailotp_pending_drop(s->pending, a->dn);
-		o->status = MAILOTP_ST_MAXTRIES;
-		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
-		snprintf(o->reason, sizeof(o->reason),
-		         "wrong code; %ld wrong codes in a row, account locked for %d s",
-		         a->otp_failures, wait);
-		return;
-	}
-	if (tries <= 0) {
-		o->status = MAILOTP_ST_MAXTRIES;
-		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAXTRIES);
-		set_reason(o, "wrong code, no tries left");
-		return;
-	}
-	mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_WRONG, tries);
-	snprintf(o->reason, sizeof(o->reason), "wrong code, %d tries left", tries);
 }
 
 void mailotp_login_combined(const struct mailotp_services *s,
@@ -457,10 +482,8 @@ out:
 void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *lg,
                         const char *answer, struct mailotp_outcome *o)
 {
-	const struct mailotp_config *cfg = s->cfg;
 	struct mailotp_account *a = lg->acct;
-	time_t now = s->now();
-	int r, r2, wait;
+	int r;
 
 	outcome_reset(o);
 	if (!lg->code_pending || a == NULL) {
@@ -471,48 +494,20 @@ void mailotp_login_code(const struct mailotp_services *s, struct mailotp_login *
 	r = mailotp_otp_check(&lg->otp, answer != NULL ? answer : "", code_clock(s));
 	if (r == 0) {
 		lg->code_pending = false;
-		if ((r2 = mailotp_account_reset_failures(s->ldap, a)) != 0)
-			mailotp_log(LOG_WARNING, "auth: could not clear the wrong-code count: %s",
-			            mailotp_strerror(r2));
-		o->status = MAILOTP_ST_OK;
-		set_reason(o, "code accepted");
+		code_accepted(s, a, "code accepted", o);
 		return;
 	}
 	if (r == MAILOTP_ERR_EXPIRED) {
 		lg->code_pending = false;
-		o->status = MAILOTP_ST_DENIED;
 		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_EXPIRED);
 		set_reason(o, "code expired");
 		return;
 	}
-	/* A wrong code: counted in the directory first, so that no host, no
-	 * session and no restart gives an attacker more guesses. If it cannot
-	 * be counted, the login fails. */
-	if ((r2 = mailotp_account_record_failure(s->ldap, a, now, cfg->otp_lockout_time)) != 0) {
+	if (!code_wrong(s, a, r == MAILOTP_ERR_MAXTRIES ? 0 : lg->otp.tries_left, o)) {
 		lg->code_pending = false;
-		directory_failed(o, r2, "cannot count a wrong code");
-		return;
-	}
-	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
-	                                &wait)) {
-		lg->code_pending = false;
-		o->status = MAILOTP_ST_MAXTRIES;
-		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_LOCKED);
-		snprintf(o->reason, sizeof(o->reason),
-		         "wrong code; %ld wrong codes in a row, account locked for %d s",
-		         a->otp_failures, wait);
-		return;
-	}
-	if (r == MAILOTP_ERR_MAXTRIES || lg->otp.tries_left <= 0) {
-		lg->code_pending = false;
-		o->status = MAILOTP_ST_MAXTRIES;
-		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_MAXTRIES);
-		set_reason(o, "wrong code, no tries left");
 		return;
 	}
 	o->status = MAILOTP_ST_RETRY;
 	o->remaining = lg->otp.tries_left;
-	mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_CODE_WRONG, o->remaining);
 	mailotp_textf(o->prompt, sizeof(o->prompt), a->lang, MAILOTP_TXT_CODE_PROMPT);
-	snprintf(o->reason, sizeof(o->reason), "wrong code, %d tries left", o->remaining);
 }
