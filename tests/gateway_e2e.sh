@@ -32,7 +32,7 @@ set -u
 APACHE=/usr/sbin/apache2
 AMODS=/usr/lib/apache2/modules
 GW_MODULES='mpm_event authn_core authz_core auth_basic authn_socache socache_shmcb alias dir authz_user ssl authnz_pam'
-((EUID == 0)) || skip_all "needs root (Apache's workers switch to www-data; a private mount namespace)"
+pam_need_private_etc Apache
 [[ -x "$APACHE" ]] || skip_all "no $APACHE (apt-get install apache2)"
 [[ -f "$AMODS/mod_authnz_pam.so" ]] ||
 	skip_all "no mod_authnz_pam (apt-get install libapache2-mod-authnz-pam)"
@@ -43,16 +43,7 @@ getent passwd www-data >/dev/null || skip_all "no www-data user"
 getent group www-data >/dev/null || skip_all "no www-data group"
 command -v curl >/dev/null 2>&1 || skip_all "no curl (apt-get install curl)"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl (apt-get install openssl)"
-command -v unshare >/dev/null 2>&1 || skip_all "no unshare (util-linux)"
-unshare --mount --propagation private true 2>/dev/null ||
-	skip_all "unshare --mount is not permitted here (needs CAP_SYS_ADMIN)"
 [[ -d /var/www ]] || skip_all "no /var/www to mount the private pages on (apache2 makes it)"
-[[ -f "$PAM_MODULE" ]] || bail_out "module not built: $PAM_MODULE"
-# Apache is not instrumented: it cannot dlopen a module built with
-# --enable-sanitizers; the PAM paths are covered under ASan by the
-# pam_wrapper tests.
-! ldd "$PAM_MODULE" 2>/dev/null | grep -q 'libasan\|libubsan' ||
-	skip_all "pam_mailotp.so is built with sanitizers, which Apache cannot load"
 
 T_START=$(date +%s%N)
 etc_sum() { (cd /etc && find pam.d apache2 -type f -print0 | sort -z | xargs -0 sha256sum); }

@@ -44,3 +44,18 @@ pam_run() {
 	PAM_MS=$(((t1 - t0) / 1000000))
 	PAM_RESULT=$(printf '%s\n' "$PAM_OUT" | awk '/^RESULT / { r = $3 } END { print r }')
 }
+
+# pam_need_private_etc PROGRAM: skip the whole test unless the real, not
+# instrumented PROGRAM (sshd, sudo, Apache) can load the built module
+# through the /etc/pam.d of a private mount namespace: root, unshare -m
+# permitted, and a module built without sanitizers (PROGRAM cannot dlopen
+# one; the PAM paths are covered under ASan by the pam_wrapper tests).
+pam_need_private_etc() {
+	((EUID == 0)) || skip_all "needs root (a private mount namespace over /etc for $1); CI runs as root"
+	command -v unshare >/dev/null 2>&1 || skip_all "no unshare (util-linux)"
+	unshare --mount --propagation private true 2>/dev/null ||
+		skip_all "unshare --mount is not permitted here (needs CAP_SYS_ADMIN)"
+	[[ -f "$PAM_MODULE" ]] || bail_out "module not built: $PAM_MODULE"
+	! ldd "$PAM_MODULE" 2>/dev/null | grep -q 'libasan\|libubsan' ||
+		skip_all "pam_mailotp.so is built with sanitizers, which $1 cannot load"
+}

@@ -25,21 +25,12 @@ set -u
 . "$top_srcdir/tests/pam_env.sh"
 
 SSHD=/usr/sbin/sshd
-((EUID == 0)) || skip_all "needs root (local accounts and sshd); CI runs as root"
+pam_need_private_etc sshd
 [[ -x "$SSHD" ]] || skip_all "no $SSHD (apt-get install openssh-server)"
 [[ -x /usr/bin/ssh ]] || skip_all "no /usr/bin/ssh (apt-get install openssh-client)"
 [[ -x /usr/bin/ssh-keygen ]] || skip_all "no /usr/bin/ssh-keygen (openssh-client)"
 "$TB_PYTHON" -c 'import pexpect' 2>/dev/null ||
 	skip_all "no pexpect for $TB_PYTHON (apt-get install python3-pexpect)"
-command -v unshare >/dev/null 2>&1 || skip_all "no unshare (util-linux)"
-unshare --mount --propagation private true 2>/dev/null ||
-	skip_all "unshare --mount is not permitted here (needs CAP_SYS_ADMIN)"
-[[ -f "$PAM_MODULE" ]] || bail_out "module not built: $PAM_MODULE"
-# sshd is not instrumented: it cannot dlopen a module built with
-# --enable-sanitizers (the ASan runtime must come first); the PAM paths
-# are covered under ASan by the pam_wrapper tests.
-! ldd "$PAM_MODULE" 2>/dev/null | grep -q 'libasan\|libubsan' ||
-	skip_all "pam_mailotp.so is built with sanitizers, which sshd cannot load"
 
 T_START=$(date +%s%N)
 ETC_SUM_BEFORE=$(cd /etc && find pam.d passwd group shadow -type f -print0 | sort -z | xargs -0 sha256sum)

@@ -25,21 +25,12 @@ set -u
 
 SUDO=/usr/bin/sudo
 VISUDO=/usr/sbin/visudo
-((EUID == 0)) || skip_all "needs root (local accounts, mount namespace); CI runs as root"
+pam_need_private_etc sudo
 [[ -x "$SUDO" && -x "$VISUDO" ]] || skip_all "no $SUDO or $VISUDO (apt-get install sudo)"
 [[ -u "$SUDO" ]] || skip_all "$SUDO is not setuid root"
 command -v runuser >/dev/null 2>&1 || skip_all "no runuser (util-linux)"
 "$TB_PYTHON" -c 'import pexpect' 2>/dev/null ||
 	skip_all "no pexpect for $TB_PYTHON (apt-get install python3-pexpect)"
-command -v unshare >/dev/null 2>&1 || skip_all "no unshare (util-linux)"
-unshare --mount --propagation private true 2>/dev/null ||
-	skip_all "unshare --mount is not permitted here (needs CAP_SYS_ADMIN)"
-[[ -f "$PAM_MODULE" ]] || bail_out "module not built: $PAM_MODULE"
-# sudo is not instrumented: it cannot dlopen a module built with
-# --enable-sanitizers; the PAM paths are covered under ASan by the
-# pam_wrapper tests.
-! ldd "$PAM_MODULE" 2>/dev/null | grep -q 'libasan\|libubsan' ||
-	skip_all "pam_mailotp.so is built with sanitizers, which sudo cannot load"
 
 T_START=$(date +%s%N)
 etc_sum() { (cd /etc && find pam.d passwd group shadow sudoers -type f -print0 | sort -z | xargs -0 sha256sum); }
