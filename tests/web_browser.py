@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 
 from selenium import webdriver
@@ -40,7 +41,9 @@ import mailtool  # noqa: E402  (tests/testbed/mailtool.py: the sink's mail)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT = 15  # seconds for a page or a mail
+# Seconds for a page or a mail. Generous: waiting costs nothing when all
+# is well, and CI runs this beside other tests under ASan on two CPUs.
+WAIT = 60
 
 # What is known to work with Debian's chromium on these machines: without
 # the background-networking flags its own connections are refused by the
@@ -436,6 +439,18 @@ def scenario_mismatch(b, a):
     check(len(mailtool.for_addr(a.maildir, None)) == before, "mismatch: no mail is sent")
 
 
+def where(e):
+    """Where an exception stopped a scenario, e.g. 'TimeoutException at
+    line 357 b.submit() < line 148 WebDriverWait(...)': its class and this
+    file's lines it passed through, innermost last."""
+    here = [f for f in traceback.extract_tb(e.__traceback__)
+            if os.path.abspath(f.filename) == os.path.abspath(__file__)
+            and f.name != "main"]
+    return " ".join([type(e).__name__, "at"] + [
+        "%sline %d %s" % ("" if i == 0 else "> ", f.lineno, (f.line or "").strip()[:60])
+        for i, f in enumerate(here)]) if here else type(e).__name__
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--base-url", required=True)
@@ -461,8 +476,10 @@ def main():
             out("diag", "stopped: %s" % e)
             rc = 1
         except Exception as e:  # noqa: BLE001 - reported as a failure, never hidden
-            check(False, "%s scenario%s ran without a browser error"
-                  % (lang, " (%s)" % login if login else " (mismatch)"),
+            # where it stopped goes into the name: a CI summary that shows
+            # only the names of failed checks still says what happened
+            check(False, "%s scenario%s ran without a browser error (%s)"
+                  % (lang, " (%s)" % login if login else " (mismatch)", where(e)),
                   "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
             if b is not None:
                 try:
