@@ -21,14 +21,25 @@
 /* The cap of mailotp_pwhash_set_limit(): computations running, and the most allowed. */
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
-static unsigned gate_limit, gate_busy;
+static unsigned gate_limit, gate_busy, gate_peak;
 
 void mailotp_pwhash_set_limit(unsigned n)
 {
 	pthread_mutex_lock(&gate_mu);
 	gate_limit = n;
+	gate_peak = gate_busy;
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_mu);
+}
+
+unsigned mailotp_pwhash_peak(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&gate_mu);
+	n = gate_peak;
+	pthread_mutex_unlock(&gate_mu);
+	return n;
 }
 
 static void gate_enter(void)
@@ -36,7 +47,8 @@ static void gate_enter(void)
 	pthread_mutex_lock(&gate_mu);
 	while (gate_limit != 0 && gate_busy >= gate_limit)
 		pthread_cond_wait(&gate_cv, &gate_mu);
-	gate_busy++;
+	if (++gate_busy > gate_peak)
+		gate_peak = gate_busy;
 	pthread_mutex_unlock(&gate_mu);
 }
 

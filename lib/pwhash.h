@@ -35,6 +35,9 @@
  */
 void mailotp_pwhash_set_limit(unsigned n);
 
+/* The most computations that ran at once since the last set_limit. */
+unsigned mailotp_pwhash_peak(void);
+
 /*
  * Hashes password (1..MAILOTP_PWHASH_PASSWORD_MAX bytes) with argon2id13,
  * opslimit passes (1..10) over memlimit bytes (8 MiB..4 GiB; libsodium
