@@ -435,35 +435,58 @@ int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_c
  * seconds ago. A compare-and-swap: of concurrent claimers (on any host)
  * exactly one succeeds.
  */
-static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
-                      char **raw, time_t *when, time_t now, int interval, int *wait)
+/* The modify of a claim, built in its caller's frame (only read while sent). */
+struct claim_mods {
+	char *newv[2], *oldv[2];
+	LDAPMod del, add, rep;
+	LDAPMod *mods[3];
+};
+
+/*
+ * The part of a claim before the directory is asked: refused here when the
+ * value read is younger than interval; else the modify that claims, into
+ * m: a compare-and-swap of the value read, or a replace when there is no
+ * interval to keep.
+ */
+static int claim_prepare(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
+                         const char *raw, time_t when, time_t now, int interval, int *wait,
+                         char stamp[16], struct claim_mods *m)
 {
-	char stamp[16], *newv[] = {stamp, NULL}, *oldv[] = {*raw, NULL};
-	LDAPMod del = {.mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = oldv};
-	LDAPMod add = {.mod_op = LDAP_MOD_ADD, .mod_type = (char *)attr, .mod_values = newv};
-	LDAPMod rep = {.mod_op = LDAP_MOD_REPLACE, .mod_type = (char *)attr, .mod_values = newv};
-	LDAPMod *mods[3] = {NULL, NULL, NULL};
-	int r, rc;
+	int r;
 
 	*wait = 0;
-	if (interval > 0 && *when != 0 && now >= *when && now - *when < interval) {
-		*wait = (int)(interval - (now - *when));
+	if (interval > 0 && when != 0 && now >= when && now - when < interval) {
+		*wait = (int)(interval - (now - when));
 		return MAILOTP_ERR_THROTTLED;
 	}
 	if ((r = ensure_aux(l, a)) != 0)
 		return r;
 	mailotp_gentime_format(now, stamp);
+	m->newv[0] = stamp;
+	m->newv[1] = NULL;
+	m->oldv[0] = (char *)raw;
+	m->oldv[1] = NULL;
+	m->del = (LDAPMod){.mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = m->oldv};
+	m->add = (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = (char *)attr, .mod_values = m->newv};
+	m->rep = (LDAPMod){.mod_op = LDAP_MOD_REPLACE, .mod_type = (char *)attr, .mod_values = m->newv};
+	memset(m->mods, 0, sizeof(m->mods));
 	if (interval == 0) {
-		mods[0] = &rep;
-	} else if (*raw != NULL) {
+		m->mods[0] = &m->rep;
+	} else if (raw != NULL) {
 		/* Compare-and-swap: fails as a whole if another host changed it. */
-		mods[0] = &del;
-		mods[1] = &add;
+		m->mods[0] = &m->del;
+		m->mods[1] = &m->add;
 	} else {
 		/* Single-valued: a second concurrent add fails. */
-		mods[0] = &add;
+		m->mods[0] = &m->add;
 	}
-	r = modify(l, a->dn, mods, &rc);
+	return 0;
+}
+
+/* What the directory said to a claim: a lost race is THROTTLED, a success kept in a. */
+static int claim_settle(struct mailotp_account *a, const char *attr, char **raw, time_t *when,
+                        time_t now, int interval, const char *stamp, int r, int rc, int *wait)
+{
 	if (r != 0) {
 		if (rc == LDAP_NO_SUCH_ATTRIBUTE || rc == LDAP_TYPE_OR_VALUE_EXISTS ||
 		    rc == LDAP_CONSTRAINT_VIOLATION) {
@@ -480,10 +503,75 @@ static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const c
 	return 0;
 }
 
+static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
+                      char **raw, time_t *when, time_t now, int interval, int *wait)
+{
+	struct claim_mods m;
+	char stamp[16];
+	int r, rc = LDAP_OTHER;
+
+	if ((r = claim_prepare(l, a, attr, *raw, *when, now, interval, wait, stamp, &m)) != 0)
+		return r;
+	r = modify(l, a->dn, m.mods, &rc);
+	return claim_settle(a, attr, raw, when, now, interval, stamp, r, rc, wait);
+}
+
 int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
                                int interval, int *wait)
 {
 	return claim_time(l, a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval, wait);
+}
+
+int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_account *a,
+                                     time_t now, int interval, int *wait,
+                                     struct mailotp_claim *c)
+{
+	struct claim_mods m;
+	int r, rc;
+
+	memset(c, 0, sizeof(*c));
+	c->now = now;
+	c->interval = interval;
+	if ((r = claim_prepare(l, a, AT_SENT, a->otp_sent_raw, a->otp_sent, now, interval, wait,
+	                       c->stamp, &m)) != 0)
+		return r;
+	/* The request is encoded and sent here; m is not read after. */
+	if (mailotp_ldap_modify_begin(l, a->dn, m.mods, &c->ld, &c->msgid) == LDAP_SUCCESS)
+		return 0;
+	/* Not sent: the blocking modify, with its one retry on a new connection. */
+	r = modify(l, a->dn, m.mods, &rc);
+	c->done = true;
+	c->result = claim_settle(a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval,
+	                         c->stamp, r, rc, &c->wait);
+	*wait = c->wait;
+	return c->result;
+}
+
+int mailotp_account_claim_send_end(struct mailotp_ldap *l, struct mailotp_account *a,
+                                   struct mailotp_claim *c, int *wait)
+{
+	struct claim_mods m;
+	int r, rc;
+
+	if (!c->done) {
+		rc = mailotp_ldap_modify_end(l, c->ld, c->msgid);
+		c->ld = NULL;
+		if (rc == LDAP_SUCCESS)
+			r = 0;
+		else
+			r = mailotp_ldap_err(rc) == MAILOTP_ERR_LDAP_DOWN ? MAILOTP_ERR_LDAP_DOWN
+			                                                  : MAILOTP_ERR_LDAP;
+		/* As modify() does: once more on a new connection when it dropped. */
+		if (rc == LDAP_SERVER_DOWN &&
+		    claim_prepare(l, a, AT_SENT, a->otp_sent_raw, a->otp_sent, c->now, c->interval,
+		                  &c->wait, c->stamp, &m) == 0)
+			r = modify(l, a->dn, m.mods, &rc);
+		c->done = true;
+		c->result = claim_settle(a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, c->now,
+		                         c->interval, c->stamp, r, rc, &c->wait);
+	}
+	*wait = c->wait;
+	return c->result;
 }
 
 int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,

@@ -76,6 +76,32 @@ void mailotp_account_free(struct mailotp_account *a);
 int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
                                int interval, int *wait) MAILOTP_MUST_CHECK;
 
+/*
+ * The same claim in two halves, so that the mail is handed over while the
+ * directory writes: begin checks the interval and sends the modify
+ * (returning THROTTLED or an error at once when it can tell, else 0 with
+ * the request in flight); end waits for the answer and returns what
+ * mailotp_account_claim_send would have. The message must not be given to
+ * the mail server before end said 0 (mail.h's gate does that). Every
+ * begin that returned 0 needs its end, which gives the connection back.
+ */
+struct mailotp_claim {
+	LDAP *ld;   /* the service connection carrying the modify */
+	int msgid;
+	bool done;  /* result and wait are known */
+	int result;
+	int wait;
+	time_t now;
+	int interval;
+	char stamp[16]; /* the value written */
+};
+
+int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_account *a,
+                                     time_t now, int interval, int *wait,
+                                     struct mailotp_claim *c) MAILOTP_MUST_CHECK;
+int mailotp_account_claim_send_end(struct mailotp_ldap *l, struct mailotp_account *a,
+                                   struct mailotp_claim *c, int *wait) MAILOTP_MUST_CHECK;
+
 /* Undoes a claim after the mail could not be sent (best effort). */
 void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account *a);
 

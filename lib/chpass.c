@@ -278,7 +278,8 @@ static void notice_send(const struct mailotp_services *s, void *arg)
 		};
 		r = mailotp_mail_send_template(s->cfg, s->smtp_password, s->templates, nt->lang,
 		                               MAILOTP_TMPL_PASSWORD_CHANGED, to, nt->n, vars,
-		                               sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+		                               sizeof(vars) / sizeof(vars[0]), NULL, err,
+		                               sizeof(err));
 	}
 	if (r != 0) {
 		char dn[256];

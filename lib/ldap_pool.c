@@ -305,6 +305,45 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken)
 	pool_give(l, &l->service, ld, born);
 }
 
+int mailotp_ldap_modify_begin(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, LDAP **ld,
+                              int *msgid)
+{
+	int r, rc;
+
+	if ((r = mailotp_ldap_get(l, ld)) != 0)
+		return r == MAILOTP_ERR_LDAP_DOWN ? LDAP_SERVER_DOWN : LDAP_OTHER;
+	if ((rc = ldap_modify_ext(*ld, dn, mods, NULL, NULL, msgid)) != LDAP_SUCCESS) {
+		mailotp_ldap_put(l, *ld, true);
+		*ld = NULL;
+	}
+	return rc;
+}
+
+int mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid)
+{
+	struct timeval tv = {.tv_sec = l->cfg->ldap_timeout, .tv_usec = 0};
+	LDAPMessage *res = NULL;
+	int r, rc = LDAP_OTHER;
+
+	r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+	if (r == 0) {
+		(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+		rc = LDAP_TIMEOUT;
+	} else if (r == LDAP_RES_MODIFY) {
+		if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+			rc = LDAP_OTHER;
+	} else if (r < 0) {
+		/* The connection failed: its own code says how. */
+		if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
+		    rc == LDAP_SUCCESS)
+			rc = LDAP_SERVER_DOWN;
+	}
+	ldap_msgfree(res);
+	/* Anything but an answer to this modify leaves the connection in doubt. */
+	mailotp_ldap_put(l, ld, r != LDAP_RES_MODIFY || mailotp_ldap_rc_broken(rc));
+	return rc;
+}
+
 /* One bind attempt on ld with the ppolicy request control. */
 static int bind_once(const struct mailotp_config *cfg, LDAP *ld, const char *dn,
                      const char *password, struct mailotp_bind_result *res)

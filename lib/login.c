@@ -65,7 +65,42 @@ static const char *bind_reason(const struct mailotp_bind_result *br)
 	}
 }
 
-/* Mails a fresh code; fills the outcome either way. */
+/* The claim of the send time, answered before the code may leave (mail.h's gate). */
+struct claim_gate {
+	const struct mailotp_services *s;
+	struct mailotp_account *a;
+	struct mailotp_claim claim;
+	int wait;
+};
+
+static int claim_answered(void *arg)
+{
+	struct claim_gate *g = arg;
+
+	return mailotp_account_claim_send_end(g->s->ldap, g->a, &g->claim, &g->wait);
+}
+
+/* The claim failed: throttled, or the directory could not record it. */
+static void claim_refused(const struct mailotp_account *a, int r, int wait,
+                          struct mailotp_outcome *o)
+{
+	if (r == MAILOTP_ERR_THROTTLED) {
+		o->status = MAILOTP_ST_DENIED;
+		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_THROTTLED,
+		              wait > 0 ? wait : 1);
+		snprintf(o->reason, sizeof(o->reason), "code asked again too soon (%d s left)",
+		         wait);
+		return;
+	}
+	directory_failed(o, r, "cannot record the code");
+}
+
+/*
+ * Mails a fresh code; fills the outcome either way. The send time is
+ * written (the claim that keeps otp_resend_interval across hosts) while
+ * the mail server takes the envelope; the code itself goes only once the
+ * directory said yes, else the message is withheld and nothing delivered.
+ */
 static void send_code(const struct mailotp_services *s, const struct mailotp_login_request *req,
                       struct mailotp_login *lg, struct mailotp_outcome *o)
 {
@@ -73,8 +108,10 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 	struct mailotp_account *a = lg->acct;
 	char code[MAILOTP_OTP_MAX_DIGITS + 1], minutes[16], masked[320], err[256];
 	const char *to[1] = {a->mail};
+	struct claim_gate g = {.s = s, .a = a};
+	const struct mailotp_mail_gate gate = {.ask = claim_answered, .arg = &g};
 	time_t now = s->now();
-	int r, wait;
+	int r, rc, wait;
 
 	if (mailotp_account_code_locked(a, now, cfg->otp_lockout_failures, cfg->otp_lockout_time,
 	                                &wait)) {
@@ -85,22 +122,16 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 		         a->otp_failures, wait);
 		return;
 	}
-	r = mailotp_account_claim_send(s->ldap, a, now, cfg->otp_resend_interval, &wait);
-	if (r == MAILOTP_ERR_THROTTLED) {
-		o->status = MAILOTP_ST_DENIED;
-		mailotp_textf(o->error, sizeof(o->error), a->lang, MAILOTP_TXT_THROTTLED,
-		              wait > 0 ? wait : 1);
-		snprintf(o->reason, sizeof(o->reason), "code asked again too soon (%d s left)",
-		         wait);
-		return;
-	}
+	r = mailotp_account_claim_send_begin(s->ldap, a, now, cfg->otp_resend_interval, &wait,
+	                                     &g.claim);
 	if (r != 0) {
-		directory_failed(o, r, "cannot record the code");
+		claim_refused(a, r, wait, o);
 		return;
 	}
 	if ((r = mailotp_otp_new(&lg->otp, code, sizeof(code), cfg->otp_digits, cfg->otp_ttl,
 	                         cfg->otp_max_attempts, code_clock(s))) != 0) {
-		mailotp_account_release_send(s->ldap, a);
+		if (claim_answered(&g) == 0)
+			mailotp_account_release_send(s->ldap, a);
 		o->status = MAILOTP_ST_UNAVAIL;
 		set_reason(o, "cannot make a code");
 		return;
@@ -118,9 +149,17 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
 		                               MAILOTP_TMPL_OTP, to, 1, vars,
-		                               sizeof(vars) / sizeof(vars[0]), err, sizeof(err));
+		                               sizeof(vars) / sizeof(vars[0]), &gate, err,
+		                               sizeof(err));
 	}
 	sodium_memzero(code, sizeof(code));
+	/* The claim's answer, whether or not the mail got as far as asking for it. */
+	rc = claim_answered(&g);
+	if (rc != 0) {
+		mailotp_otp_wipe(&lg->otp);
+		claim_refused(a, rc, g.wait, o);
+		return;
+	}
 	if (r != 0) {
 		mailotp_otp_wipe(&lg->otp);
 		mailotp_account_release_send(s->ldap, a);

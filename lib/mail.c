@@ -53,12 +53,22 @@ struct reply {
 struct upload {
 	const char *p;
 	size_t left;
+	const struct mailotp_mail_gate *gate;
+	bool asked;  /* the gate was asked */
+	int gate_rc; /* and answered this */
 };
 
 static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	struct upload *u = arg;
 	size_t n = size * nmemb;
+
+	/* libcurl asks for the message only after the server's 354. */
+	if (u->gate != NULL && !u->asked) {
+		u->asked = true;
+		if ((u->gate_rc = u->gate->ask(u->gate->arg)) != 0)
+			return CURL_READFUNC_ABORT;
+	}
 
 	if (n > u->left)
 		n = u->left;
@@ -260,8 +270,8 @@ static void handle_give(CURL *h, bool reusable)
 }
 
 int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_password,
-                      const char *const *rcpt, size_t nrcpt, const char *message, char *err,
-                      size_t errlen)
+                      const char *const *rcpt, size_t nrcpt, const char *message,
+                      const struct mailotp_mail_gate *gate, char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char addr[300];
@@ -301,8 +311,10 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	if ((h = handle_take()) == NULL)
 		goto out;
 	snprintf(addr, sizeof(addr), "<%s>", cfg->mail_from);
+	memset(&up, 0, sizeof(up));
 	up.p = message;
 	up.left = strlen(message);
+	up.gate = gate;
 	if ((c = easy_setup(h, cfg, smtp_password, errbuf, &rep)) != CURLE_OK ||
 	    (c = curl_easy_setopt(h, CURLOPT_MAIL_FROM, addr)) != CURLE_OK ||
 	    (c = curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rl)) != CURLE_OK ||
@@ -315,7 +327,13 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 		goto out;
 	}
 	c = curl_easy_perform(h);
-	r = map_result(h, c, errbuf, &rep, err, errlen);
+	if (up.gate_rc != 0) {
+		/* Withheld: the connection, left inside DATA, is closed below. */
+		snprintf(err, errlen, "SMTP: message withheld after DATA (nothing delivered)");
+		r = up.gate_rc;
+	} else {
+		r = map_result(h, c, errbuf, &rep, err, errlen);
+	}
 	/* Drop what the handle points at before it waits in the pool. */
 	(void)curl_easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
 	(void)curl_easy_setopt(h, CURLOPT_READDATA, NULL);
@@ -375,8 +393,8 @@ static void wipe_free(char *s)
 int mailotp_mail_send_template(const struct mailotp_config *cfg, const char *smtp_password,
                                const struct mailotp_templates *t, const char *lang,
                                const char *name, const char *const *to, size_t nto,
-                               const struct mailotp_tvar *vars, size_t nvars, char *err,
-                               size_t errlen)
+                               const struct mailotp_tvar *vars, size_t nvars,
+                               const struct mailotp_mail_gate *gate, char *err, size_t errlen)
 {
 	char *subject = NULL, *body = NULL, *msg = NULL;
 	int r;
@@ -397,7 +415,7 @@ int mailotp_mail_send_template(const struct mailotp_config *cfg, const char *smt
 		                                : "invalid address or text, message not built");
 		goto out;
 	}
-	r = mailotp_smtp_send(cfg, smtp_password, to, nto, msg, err, errlen);
+	r = mailotp_smtp_send(cfg, smtp_password, to, nto, msg, gate, err, errlen);
 out:
 	wipe_free(subject);
 	wipe_free(body);

@@ -122,8 +122,8 @@ static int issue_link(const struct mailotp_services *s, struct mailotp_account *
 		    {"name", a->name != NULL ? a->name : (a->login != NULL ? a->login : "")},
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang, tmpl,
-		                               to, 1, vars, sizeof(vars) / sizeof(vars[0]), err,
-		                               errlen);
+		                               to, 1, vars, sizeof(vars) / sizeof(vars[0]), NULL,
+		                               err, errlen);
 	}
 out:
 	sodium_memzero(url, sizeof(url));
@@ -159,7 +159,7 @@ static int issue_temporary(const struct mailotp_services *s, struct mailotp_acco
 		};
 		r = mailotp_mail_send_template(cfg, s->smtp_password, s->templates, a->lang,
 		                               MAILOTP_TMPL_RESET_TEMPORARY, to, 1, vars,
-		                               sizeof(vars) / sizeof(vars[0]), err, errlen);
+		                               sizeof(vars) / sizeof(vars[0]), NULL, err, errlen);
 	}
 	if (r != 0)
 		goto out;

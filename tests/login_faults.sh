@@ -86,6 +86,38 @@ tb_smtp_mode accept
 pam_run mailotp alice auth "$PW" @CODE:$A
 is "$PAM_RESULT" PAM_SUCCESS "SMTP accepting again: logins work"
 
+# --- the directory will not record when the code was sent
+#     (mailotpOtpSentTime, the claim behind otp_resend_interval): no code
+#     may leave. The time is written while the mail server takes the
+#     envelope, and the message waits for the directory's answer: the
+#     sink sees the envelope, then the connection dropped inside DATA.
+tb_ldap_config_modify >/dev/null <<EOF
+dn: olcDatabase={1}mdb,cn=config
+changetype: modify
+add: olcAccess
+olcAccess: {0}to dn.subtree="$TB_PEOPLE_BASE" attrs=mailotpOtpSentTime by dn.exact="$TB_SVC_DN" read by * none
+EOF
+ok $? "an ACL lets the service account read mailotpOtpSentTime and not write it"
+before=$(tb_mail_count $A)
+pam_run mailotp alice auth "$PW" @CODE:$A
+is "$PAM_RESULT" PAM_AUTHINFO_UNAVAIL "the send time cannot be written: PAM_AUTHINFO_UNAVAIL"
+tb_mail_settle
+is "$(tb_mail_count $A)" "$before" "and no code was delivered"
+like "$(cat "$TB_DIR/smtp.log")" "connection lost before the message was complete .*rcpt=$A: nothing stored" \
+	"the mail server had the envelope; the message was withheld inside DATA"
+like "$(cat "$TB_DAEMON_LOG")" "cannot write mailotpOtpSentTime of .*Insufficient access" \
+	"the directory's refusal is logged"
+like "$(cat "$TB_DAEMON_LOG")" "result=unavailable: cannot record the code" "and the login's end says why"
+tb_ldap_config_modify >/dev/null <<EOF
+dn: olcDatabase={1}mdb,cn=config
+changetype: modify
+delete: olcAccess
+olcAccess: {0}
+EOF
+ok $? "the ACL is removed again"
+pam_run mailotp alice auth "$PW" @CODE:$A
+is "$PAM_RESULT" PAM_SUCCESS "the next login mails its code (on a new SMTP connection)"
+
 # --- a caller not in pam_allow
 tb_stop_daemon
 tb_write_config "$TB_DIR/allow.conf" pam_allow nobody

@@ -129,6 +129,17 @@ class SinkSMTP(SMTP):
             await asyncio.sleep(TARPIT_SECONDS)
         return await super()._handle_client()
 
+    def connection_lost(self, error):
+        # A client that gave recipients and went away before its message
+        # was complete: nothing was stored. Said in the log, so that tests
+        # can tell a withheld message from one never started.
+        env = getattr(self, "envelope", None)
+        if env is not None and env.rcpt_tos:
+            log("connection lost before the message was complete from=%s rcpt=%s: nothing stored"
+                % (header_safe(env.mail_from or ""),
+                   header_safe(",".join(env.rcpt_tos))))
+        super().connection_lost(error)
+
 
 class SinkController(Controller):
     def __init__(self, handler, state, **kwargs):
