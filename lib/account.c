@@ -103,6 +103,17 @@ static int modify(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, int *l
 	return rc == LDAP_SUCCESS ? 0 : MAILOTP_ERR_LDAP;
 }
 
+/* modify() on the account's entry, logging a failure as "cannot WHAT DN". */
+static int change(struct mailotp_ldap *l, const struct mailotp_account *a, LDAPMod **mods,
+                  const char *what)
+{
+	int r, rc;
+
+	if ((r = modify(l, a->dn, mods, &rc)) != 0)
+		mailotp_log(LOG_ERR, "ldap: cannot %s %s: %s", what, a->dn, ldap_err2string(rc));
+	return r;
+}
+
 /* Adds the auxiliary class on entries made before mailotp was installed. */
 static int ensure_aux(struct mailotp_ldap *l, struct mailotp_account *a)
 {
@@ -588,15 +599,12 @@ int mailotp_account_set_token(struct mailotp_ldap *l, struct mailotp_account *a,
 	LDAPMod m1 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TOKEN, .mod_values = hv};
 	LDAPMod m2 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_TOKEN_INFO, .mod_values = iv};
 	LDAPMod *mods[] = {&m1, &m2, NULL};
-	int r, rc;
+	int r;
 
 	if ((r = ensure_aux(l, a)) != 0)
 		return r;
-	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
-		mailotp_log(LOG_ERR, "ldap: cannot store a token for %s: %s", a->dn,
-		            ldap_err2string(rc));
+	if ((r = change(l, a, mods, "store a token for")) != 0)
 		return r;
-	}
 	free(a->token_hash);
 	free(a->token_info);
 	a->token_hash = strdup(hash_hex);
@@ -657,7 +665,7 @@ int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account
 	LDAPMod info = {.mod_op = LDAP_MOD_DELETE, .mod_type = AT_TOKEN_INFO, .mod_values = NULL};
 	LDAPMod *mods[6];
 	size_t n = 0;
-	int r, rc;
+	int r;
 
 	if ((r = ensure_aux(l, a)) != 0)
 		return r;
@@ -670,11 +678,8 @@ int mailotp_account_set_temporary(struct mailotp_ldap *l, struct mailotp_account
 	if (a->token_info != NULL)
 		mods[n++] = &info;
 	mods[n] = NULL;
-	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
-		mailotp_log(LOG_ERR, "ldap: cannot set a temporary password for %s: %s", a->dn,
-		            ldap_err2string(rc));
+	if ((r = change(l, a, mods, "set a temporary password for")) != 0)
 		return r;
-	}
 	a->temp_expiry = expires;
 	a->must_change = true;
 	return 0;
@@ -810,11 +815,8 @@ int mailotp_account_set_password(struct mailotp_ldap *l, struct mailotp_account 
 	if (a->token_info != NULL)
 		mods[n++] = &info;
 	mods[n] = NULL;
-	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
-		mailotp_log(LOG_ERR, "ldap: cannot set the password of %s: %s", a->dn,
-		            ldap_err2string(rc));
+	if ((r = change(l, a, mods, "set the password of")) != 0)
 		return r;
-	}
 	/* ppolicy's forced change (an administrator's reset) is done: ppolicy
 	 * itself drops pwdReset on most changes; where it did not, do it here
 	 * (best effort: gone already is fine). */
@@ -836,7 +838,7 @@ int mailotp_account_set_consent(struct mailotp_ldap *l, struct mailotp_account *
 	LDAPMod m2 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CONSENT_TIME, .mod_values = tv};
 	LDAPMod m3 = {.mod_op = LDAP_MOD_REPLACE, .mod_type = AT_CONSENT_FROM, .mod_values = fv};
 	LDAPMod *mods[] = {&m1, &m2, &m3, NULL};
-	int r, rc;
+	int r;
 
 	if ((r = ensure_aux(l, a)) != 0)
 		return r;
@@ -844,11 +846,8 @@ int mailotp_account_set_consent(struct mailotp_ldap *l, struct mailotp_account *
 	/* An empty "from" is not a valid directoryString: say "local". */
 	if (from == NULL || from[0] == '\0')
 		fv[0] = "local";
-	if ((r = modify(l, a->dn, mods, &rc)) != 0) {
-		mailotp_log(LOG_ERR, "ldap: cannot store the consent of %s: %s", a->dn,
-		            ldap_err2string(rc));
+	if ((r = change(l, a, mods, "store the consent of")) != 0)
 		return r;
-	}
 	free(a->consent_version);
 	a->consent_version = strdup(version);
 	return 0;
