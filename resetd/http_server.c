@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "http_req.h"
 #include "http_server.h"
 #include "log.h"
+#include "sd.h"
 
 #define CONNECTION_LIMIT 1024
 #define PER_IP_LIMIT 32
@@ -155,16 +155,18 @@ static bool listen_is_unix;
 /* systemd's second socket if it passed one, else the socket of reset_listen. */
 static int open_listener(const char *spec)
 {
-	/* 0: the PAM side reads the same variables; neither may unset them first. */
-	int n = sd_listen_fds(0);
+	/* The PAM side reads the same variables; neither unsets them. */
+	int n = mailotpd_listen_fds();
 
+	if (n < 0)
+		return n; /* malformed, and logged */
 	if (n >= 2) {
-		if (sd_is_socket(SD_LISTEN_FDS_START + 1, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+		if (mailotpd_is_listening_stream(MAILOTPD_LISTEN_FDS_START + 1, AF_UNSPEC)) {
 			listen_passed = true;
 			/* The passed socket decides, whatever reset_listen says. */
 			listen_is_unix =
-			    sd_is_socket(SD_LISTEN_FDS_START + 1, AF_UNIX, SOCK_STREAM, 1) > 0;
-			return SD_LISTEN_FDS_START + 1;
+			    mailotpd_is_listening_stream(MAILOTPD_LISTEN_FDS_START + 1, AF_UNIX);
+			return MAILOTPD_LISTEN_FDS_START + 1;
 		}
 		mailotp_log(LOG_ERR, "the second socket from systemd is not a listening stream");
 		return MAILOTP_ERR_CONFIG;
@@ -598,7 +600,7 @@ int mailotpd_http_listen(const struct mailotp_config *cfg)
 	if (listen_fd >= 0)
 		return 0;
 	if (cfg->reset_listen == NULL || strcmp(cfg->reset_listen, "none") == 0) {
-		if (sd_listen_fds(0) >= 2)
+		if (mailotpd_listen_fds() >= 2)
 			mailotp_log(LOG_WARNING,
 			            "http: systemd passed a second socket but reset_listen "
 			            "is none: the reset web service stays off, and "

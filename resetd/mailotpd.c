@@ -19,7 +19,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "ctx.h"
@@ -31,6 +30,7 @@
 #include "mail.h"
 #include "pam_server.h"
 #include "pwhash.h"
+#include "sd.h"
 
 #define SHUTDOWN_GRACE_S 30
 
@@ -90,13 +90,16 @@ static bool pam_from_systemd;
 /* The PAM socket: handed over by systemd, or opened here. */
 static int open_pam_socket(const struct mailotp_config *cfg)
 {
-	/* 0: keep LISTEN_FDS for the web service, which takes the second fd. */
-	int n = sd_listen_fds(0);
+	/* The environment stays: the web service takes the second fd. */
+	int n = mailotpd_listen_fds();
 
+	/* A malformed LISTEN_FDS is refused, not taken for "nothing passed". */
+	if (n < 0)
+		return n;
 	if (n > 0) {
-		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+		if (mailotpd_is_listening_stream(MAILOTPD_LISTEN_FDS_START, AF_UNIX)) {
 			pam_from_systemd = true;
-			return SD_LISTEN_FDS_START;
+			return MAILOTPD_LISTEN_FDS_START;
 		}
 		mailotp_log(LOG_ERR, "the socket from systemd is not a listening UNIX socket");
 		return MAILOTP_ERR_CONFIG;
@@ -110,14 +113,14 @@ static void reload(const char *path)
 	char err[512];
 	int r;
 
-	(void)sd_notify(0, "RELOADING=1");
+	(void)mailotpd_notify("RELOADING=1");
 	if ((r = mailotpd_ctx_load(path, &c, err, sizeof(err))) != 0) {
 		mailotp_log(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 	} else {
 		mailotpd_ctx_set_current(c);
 		mailotp_log(LOG_NOTICE, "configuration and templates reloaded from %s", path);
 	}
-	(void)sd_notify(0, "READY=1");
+	(void)mailotpd_notify("READY=1");
 }
 
 int main(int argc, char **argv)
@@ -214,7 +217,7 @@ int main(int argc, char **argv)
 	mailotp_log(LOG_NOTICE, "mailotpd %s ready: config %s, pam socket %s", PACKAGE_VERSION,
 	            path,
 	            pam_from_systemd ? "passed by systemd (fd 3)" : ctx->cfg->pam_socket);
-	(void)sd_notify(0, "READY=1");
+	(void)mailotpd_notify("READY=1");
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -232,7 +235,7 @@ int main(int argc, char **argv)
 		            si.ssi_signo);
 		break;
 	}
-	(void)sd_notify(0, "STOPPING=1");
+	(void)mailotpd_notify("STOPPING=1");
 	mailotpd_http_stop();
 	mailotpd_pam_stop(SHUTDOWN_GRACE_S);
 	mailotpd_jobs_stop();

@@ -1,6 +1,7 @@
 #!/bin/bash
 # mailotpd itself: -t, options, SIGHUP reload (also in the middle of a
-# login), SIGTERM, privilege drop and core dumps off.
+# login), SIGTERM, the Type=notify states, privilege drop and core dumps
+# off.
 set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 . "$top_srcdir/tests/pam_env.sh"
@@ -89,6 +90,49 @@ tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not restart ove
 pam_run mailotp alice auth "$PW" @CODE:$A
 is "$PAM_RESULT" PAM_SUCCESS "restarted over the stale socket file: logins work"
 tb_stop_daemon
+
+# --- Type=notify: the states reach $NOTIFY_SOCKET (sd_notify(3)), as systemd's
+# notify socket would receive them. The receiver writes one line per
+# datagram and ends by itself after STOPPING=1 or 20 s of silence.
+NOTIFY_LOG="$TB_DIR/notify.log"
+"$TB_PYTHON" - "$TB_DIR/notify.sock" "$NOTIFY_LOG" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        try:
+            m = s.recv(4096)
+        except socket.timeout:
+            break
+        f.write(repr(m.decode("utf-8", "backslashreplace")) + "\n")
+        if m == b"STOPPING=1":
+            break
+EOF
+NOTIFY_PID=$!
+# notify_wait N: until the receiver has N lines (at most about 5 s)
+notify_wait() {
+	local _ n
+	for _ in $(seq 250); do
+		n=$(wc -l <"$NOTIFY_LOG" 2>/dev/null) || n=0
+		((n >= $1)) && return 0
+		sleep 0.02
+	done
+	return 1
+}
+for _ in $(seq 250); do [[ -S "$TB_DIR/notify.sock" ]] && break; sleep 0.02; done
+export NOTIFY_SOCKET="$TB_DIR/notify.sock"
+tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start with NOTIFY_SOCKET"
+unset NOTIFY_SOCKET
+notify_wait 1
+is "$(cat "$NOTIFY_LOG")" "'READY=1'" "NOTIFY_SOCKET: READY=1, exactly, once the daemon serves"
+tb_reload_daemon
+notify_wait 3
+tb_stop_daemon
+wait "$NOTIFY_PID"
+is "$(tr '\n' ' ' <"$NOTIFY_LOG")" "'READY=1' 'RELOADING=1' 'READY=1' 'STOPPING=1' " \
+	"SIGHUP: RELOADING=1 then READY=1; SIGTERM: STOPPING=1"
 
 # --- the reset web service on a unix: socket (behind a local proxy)
 if command -v curl >/dev/null; then

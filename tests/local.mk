@@ -21,7 +21,8 @@ unit_tests = \
 	tests/unit/test_i18n \
 	tests/unit/test_policy \
 	tests/unit/test_pwhash \
-	tests/unit/test_http_pool
+	tests/unit/test_http_pool \
+	tests/unit/test_sd
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 endif
@@ -50,6 +51,9 @@ tests_unit_test_http_pool_SOURCES = tests/unit/test_http_pool.c resetd/http_pool
 	resetd/http_pool.h
 tests_unit_test_http_pool_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/resetd
 tests_unit_test_http_pool_LDADD = $(UNIT_LDADD)
+tests_unit_test_sd_SOURCES = tests/unit/test_sd.c resetd/sd.c resetd/sd.h
+tests_unit_test_sd_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/resetd
+tests_unit_test_sd_LDADD = $(UNIT_LDADD)
 
 # Integration tests live in tests/integration.mk (the test-bed and the
 # scripts that use it).

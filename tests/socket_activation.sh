@@ -5,7 +5,8 @@
 # connection, takes the first passed socket as its PAM socket and the second
 # as the reset web service's listener, and opens neither pam_socket nor
 # reset_listen of its config; with only one socket the web service falls
-# back to reset_listen; a TCP socket in first place is refused.
+# back to reset_listen; a TCP socket in first place is refused, and so is a
+# malformed LISTEN_FDS.
 #
 # Without --accept the activator execs mailotpd in its own process on the
 # first connection, so the pid stays the same and only its name changes.
@@ -184,6 +185,19 @@ st=$TB_DAEMON_STATUS
 is "$st" 1 "with status 1 (as for any start-up error)"
 like "$(cat "$LOG")" "the socket from systemd is not a listening UNIX socket" "and logs why"
 ok "$([[ ! -e "$TB_DIR/conf-pam2.sock" ]]; echo $?)" "without falling back to pam_socket of the config"
+
+# --- a malformed LISTEN_FDS for this very process: refused, not taken as
+# "nothing passed" (the activator never writes one; a shell does)
+LOG="$TB_DIR/act-malformed.log"
+LOGS+=("$LOG")
+CONF="$TB_DIR/malformed.conf"
+tb_write_config "$CONF" pam_socket "$TB_DIR/conf-pam4.sock"
+st=0
+LISTEN_FDS=2x timeout 10 bash -c 'export LISTEN_PID=$$; exec "$0" -f -c "$1"' "$D" "$CONF" \
+	</dev/null >"$LOG" 2>&1 || st=$?
+is "$st" 1 "LISTEN_FDS=2x with our LISTEN_PID: mailotpd exits 1"
+like "$(cat "$LOG")" 'LISTEN_FDS="2x" from the service manager is malformed' "and logs why"
+ok "$([[ ! -e "$TB_DIR/conf-pam4.sock" ]]; echo $?)" "without falling back to pam_socket of the config"
 
 if ((TAP_FAILED > 0)); then
 	for LOG in "${LOGS[@]}"; do _tb_dump_log "$LOG" 40; done
