@@ -12,8 +12,8 @@ set -euo pipefail
 
 BUILD_PKGS=(
 	build-essential autoconf automake libtool pkg-config autopoint gettext
-	libpam0g-dev libsodium-dev libldap-dev libcurl4-openssl-dev
-	libmicrohttpd-dev libsystemd-dev libcmocka-dev libpam-wrapper
+	libpam0g-dev libsodium-dev libldap-dev libcurl4-gnutls-dev
+	libmicrohttpd-dev libcmocka-dev libpam-wrapper
 	libpamtest0-dev
 )
 TEST_PKGS=(slapd ldap-utils python3-aiosmtpd curl openssh-server openssh-client python3-pexpect openssl
