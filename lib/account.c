@@ -558,29 +558,41 @@ int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_acco
 	return c->result;
 }
 
-int mailotp_account_claim_send_end(struct mailotp_ldap *l, struct mailotp_account *a,
-                                   struct mailotp_claim *c, int *wait)
+/* The answer to a claim in flight, waited for or only taken when there. */
+static void claim_collect(struct mailotp_ldap *l, struct mailotp_account *a,
+                          struct mailotp_claim *c, bool wait)
 {
 	struct claim_mods m;
 	int r, rc;
 
-	if (!c->done) {
-		rc = mailotp_ldap_modify_end(l, c->ld, c->msgid);
-		c->ld = NULL;
-		if (rc == LDAP_SUCCESS)
-			r = 0;
-		else
-			r = mailotp_ldap_err(rc) == MAILOTP_ERR_LDAP_DOWN ? MAILOTP_ERR_LDAP_DOWN
-			                                                  : MAILOTP_ERR_LDAP;
-		/* As modify() does: once more on a new connection when it dropped. */
-		if (rc == LDAP_SERVER_DOWN &&
-		    claim_prepare(l, a, AT_SENT, a->otp_sent_raw, a->otp_sent, c->now, c->interval,
-		                  &c->wait, c->stamp, &m) == 0)
-			r = modify(l, a->dn, m.mods, &rc);
-		c->done = true;
-		c->result = claim_settle(a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, c->now,
-		                         c->interval, c->stamp, r, rc, &c->wait);
-	}
+	if (c->done || !mailotp_ldap_modify_end(l, c->ld, c->msgid, wait, &rc))
+		return;
+	c->ld = NULL;
+	if (rc == LDAP_SUCCESS)
+		r = 0;
+	else
+		r = mailotp_ldap_err(rc) == MAILOTP_ERR_LDAP_DOWN ? MAILOTP_ERR_LDAP_DOWN
+		                                                  : MAILOTP_ERR_LDAP;
+	/* As modify() does: once more on a new connection when it dropped. */
+	if (rc == LDAP_SERVER_DOWN &&
+	    claim_prepare(l, a, AT_SENT, a->otp_sent_raw, a->otp_sent, c->now, c->interval,
+	                  &c->wait, c->stamp, &m) == 0)
+		r = modify(l, a->dn, m.mods, &rc);
+	c->done = true;
+	c->result = claim_settle(a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, c->now, c->interval,
+	                         c->stamp, r, rc, &c->wait);
+}
+
+void mailotp_account_claim_send_poll(struct mailotp_ldap *l, struct mailotp_account *a,
+                                     struct mailotp_claim *c)
+{
+	claim_collect(l, a, c, false);
+}
+
+int mailotp_account_claim_send_end(struct mailotp_ldap *l, struct mailotp_account *a,
+                                   struct mailotp_claim *c, int *wait)
+{
+	claim_collect(l, a, c, true);
 	*wait = c->wait;
 	return c->result;
 }

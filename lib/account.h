@@ -101,6 +101,13 @@ int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_acco
                                      struct mailotp_claim *c) MAILOTP_MUST_CHECK;
 int mailotp_account_claim_send_end(struct mailotp_ldap *l, struct mailotp_account *a,
                                    struct mailotp_claim *c, int *wait) MAILOTP_MUST_CHECK;
+/*
+ * Takes the answer if it has come, without waiting: the connection goes
+ * back to the pool then, instead of staying borrowed until end (a slow
+ * mail server must not hold a directory connection per login).
+ */
+void mailotp_account_claim_send_poll(struct mailotp_ldap *l, struct mailotp_account *a,
+                                     struct mailotp_claim *c);
 
 /* Undoes a claim after the mail could not be sent (best effort). */
 void mailotp_account_release_send(struct mailotp_ldap *l, struct mailotp_account *a);

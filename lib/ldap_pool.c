@@ -319,29 +319,32 @@ int mailotp_ldap_modify_begin(struct mailotp_ldap *l, const char *dn, LDAPMod **
 	return rc;
 }
 
-int mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid)
+bool mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid, bool wait, int *rc)
 {
-	struct timeval tv = {.tv_sec = l->cfg->ldap_timeout, .tv_usec = 0};
+	struct timeval tv = {.tv_sec = wait ? l->cfg->ldap_timeout : 0, .tv_usec = 0};
 	LDAPMessage *res = NULL;
-	int r, rc = LDAP_OTHER;
+	int r;
 
+	*rc = LDAP_OTHER;
 	r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+	if (r == 0 && !wait)
+		return false;
 	if (r == 0) {
 		(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
-		rc = LDAP_TIMEOUT;
+		*rc = LDAP_TIMEOUT;
 	} else if (r == LDAP_RES_MODIFY) {
-		if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
-			rc = LDAP_OTHER;
+		if (ldap_parse_result(ld, res, rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+			*rc = LDAP_OTHER;
 	} else if (r < 0) {
 		/* The connection failed: its own code says how. */
-		if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
-		    rc == LDAP_SUCCESS)
-			rc = LDAP_SERVER_DOWN;
+		if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, rc) != LDAP_OPT_SUCCESS ||
+		    *rc == LDAP_SUCCESS)
+			*rc = LDAP_SERVER_DOWN;
 	}
 	ldap_msgfree(res);
 	/* Anything but an answer to this modify leaves the connection in doubt. */
-	mailotp_ldap_put(l, ld, r != LDAP_RES_MODIFY || mailotp_ldap_rc_broken(rc));
-	return rc;
+	mailotp_ldap_put(l, ld, r != LDAP_RES_MODIFY || mailotp_ldap_rc_broken(*rc));
+	return true;
 }
 
 /* One bind attempt on ld with the ppolicy request control. */

@@ -61,14 +61,16 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken);
  * A modify sent on a borrowed service connection without waiting for its
  * answer, so that other work (the mail) goes on meanwhile. begin returns
  * the LDAP result code of sending it (LDAP_SUCCESS: *ld is borrowed and
- * *msgid in flight; else nothing is held). end waits for the answer at
- * most ldap_timeout, gives the connection back (discarded when it broke
- * or timed out) and returns the server's result code (LDAP_TIMEOUT,
- * LDAP_SERVER_DOWN, ... when there was none).
+ * *msgid in flight; else nothing is held). end collects the answer: with
+ * wait, at most ldap_timeout; without, only if it is already there. It
+ * returns false (without wait, nothing yet: ld stays borrowed) or true:
+ * the connection is given back (discarded when it broke or timed out)
+ * and *rc is the server's result code (LDAP_TIMEOUT, LDAP_SERVER_DOWN,
+ * ... when there was none).
  */
 int mailotp_ldap_modify_begin(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, LDAP **ld,
                               int *msgid);
-int mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid);
+bool mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid, bool wait, int *rc);
 
 /*
  * Maps an LDAP result code to a mailotp error: server down, connect

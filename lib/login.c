@@ -80,6 +80,14 @@ static int claim_answered(void *arg)
 	return mailotp_account_claim_send_end(g->s->ldap, g->a, &g->claim, &g->wait);
 }
 
+/* While the mail server talks: the directory connection goes back as soon as it answered. */
+static void claim_tick(void *arg)
+{
+	struct claim_gate *g = arg;
+
+	mailotp_account_claim_send_poll(g->s->ldap, g->a, &g->claim);
+}
+
 /* The claim failed: throttled, or the directory could not record it. */
 static void claim_refused(const struct mailotp_account *a, int r, int wait,
                           struct mailotp_outcome *o)
@@ -109,7 +117,7 @@ static void send_code(const struct mailotp_services *s, const struct mailotp_log
 	char code[MAILOTP_OTP_MAX_DIGITS + 1], minutes[16], masked[320], err[256];
 	const char *to[1] = {a->mail};
 	struct claim_gate g = {.s = s, .a = a};
-	const struct mailotp_mail_gate gate = {.ask = claim_answered, .arg = &g};
+	const struct mailotp_mail_gate gate = {.ask = claim_answered, .tick = claim_tick, .arg = &g};
 	time_t now = s->now();
 	int r, rc, wait;
 

@@ -78,6 +78,20 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl's progress callback: the gate's tick, never a reason to stop. */
+static int tick_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+	const struct mailotp_mail_gate *g = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	g->tick(g->arg);
+	return 0;
+}
+
 /* Replies to VRFY/NOOP or anything else must not land on stdout. */
 static size_t discard_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
@@ -321,7 +335,11 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	    (c = curl_easy_setopt(h, CURLOPT_UPLOAD, 1L)) != CURLE_OK ||
 	    (c = curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb)) != CURLE_OK ||
 	    (c = curl_easy_setopt(h, CURLOPT_READDATA, &up)) != CURLE_OK ||
-	    (c = curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.left)) != CURLE_OK) {
+	    (c = curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.left)) != CURLE_OK ||
+	    (gate != NULL && gate->tick != NULL &&
+	     ((c = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, tick_cb)) != CURLE_OK ||
+	      (c = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)gate)) != CURLE_OK ||
+	      (c = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK))) {
 		snprintf(err, errlen, "SMTP: libcurl option refused: %s", curl_easy_strerror(c));
 		r = MAILOTP_ERR_INTERNAL;
 		goto out;

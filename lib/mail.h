@@ -26,6 +26,9 @@ int mailotp_mail_global_init(void) MAILOTP_MUST_CHECK;
  */
 struct mailotp_mail_gate {
 	int (*ask)(void *arg);
+	/* Optional: called now and then while the conversation runs (at
+	 * least once a second), to collect the answer early without waiting. */
+	void (*tick)(void *arg);
 	void *arg;
 };
 
