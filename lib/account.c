@@ -527,12 +527,6 @@ static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const c
 	return claim_settle(a, attr, raw, when, now, interval, stamp, r, rc, wait);
 }
 
-int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-                               int interval, int *wait)
-{
-	return claim_time(l, a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval, wait);
-}
-
 int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_account *a,
                                      time_t now, int interval, int *wait,
                                      struct mailotp_claim *c)

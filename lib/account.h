@@ -68,22 +68,17 @@ int mailotp_account_find(struct mailotp_ldap *l, const struct mailotp_config *cf
 void mailotp_account_free(struct mailotp_account *a);
 
 /*
- * Claims the right to mail a code now: refused with MAILOTP_ERR_THROTTLED
- * (and *wait set to the seconds left) when the last code went out less
- * than interval seconds ago, here or on any other host. Returns 0 when
- * claimed, MAILOTP_ERR_THROTTLED, or an LDAP error.
- */
-int mailotp_account_claim_send(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
-                               int interval, int *wait) MAILOTP_MUST_CHECK;
-
-/*
- * The same claim in two halves, so that the mail is handed over while the
- * directory writes: begin checks the interval and sends the modify
- * (returning THROTTLED or an error at once when it can tell, else 0 with
- * the request in flight); end waits for the answer and returns what
- * mailotp_account_claim_send would have. The message must not be given to
- * the mail server before end said 0 (mail.h's gate does that). Every
- * begin that returned 0 needs its end, which gives the connection back.
+ * Claims the right to mail a code now (mailotpOtpSentTime), in two halves
+ * so that the mail is handed over while the directory writes. The claim
+ * is refused with MAILOTP_ERR_THROTTLED (and *wait set to the seconds
+ * left) when the last code went out less than interval seconds ago, here
+ * or on any other host. begin checks the interval and sends the modify:
+ * it returns THROTTLED or an LDAP error at once when it can tell, else 0
+ * with the request in flight. end waits for the answer and returns 0
+ * (claimed), MAILOTP_ERR_THROTTLED (another host claimed first) or an
+ * LDAP error. The message must not be given to the mail server before
+ * end said 0 (mail.h's gate does that). Every begin that returned 0
+ * needs its end, which gives the connection back (if poll has not).
  */
 struct mailotp_claim {
 	LDAP *ld;   /* the service connection carrying the modify */
@@ -145,8 +140,9 @@ int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_c
                                   struct mailotp_account **out) MAILOTP_MUST_CHECK;
 
 /*
- * Claims the right to mail a reset now (mailotpResetSentTime), as
- * mailotp_account_claim_send does for codes.
+ * Claims the right to mail a reset now (mailotpResetSentTime) by the
+ * rules of the code's claim above, in one blocking modify: returns 0,
+ * MAILOTP_ERR_THROTTLED or an LDAP error.
  */
 int mailotp_account_claim_reset(struct mailotp_ldap *l, struct mailotp_account *a, time_t now,
                                 int interval, int *wait) MAILOTP_MUST_CHECK;
