@@ -64,9 +64,7 @@ sleep 0.5
 exec $TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR "\$1"
 EOS
 chmod +x "$TB_DIR/hup_then_code.sh"
-out=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-	PAMDRV_CODE_CMD="$TB_DIR/hup_then_code.sh" "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
+out=$(PAMDRV_CODE_CMD="$TB_DIR/hup_then_code.sh" pam_wrapped "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
 like "$out" "RESULT authenticate PAM_SUCCESS" "SIGHUP while a code is being typed: the login goes through"
 
 # --- SIGTERM: a waiting login is ended (never passed), the daemon exits 0
@@ -77,9 +75,7 @@ sleep 1.5
 exec $TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR "\$1"
 EOS
 chmod +x "$TB_DIR/term_then_code.sh"
-out=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-	PAMDRV_CODE_CMD="$TB_DIR/term_then_code.sh" "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
+out=$(PAMDRV_CODE_CMD="$TB_DIR/term_then_code.sh" pam_wrapped "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
 like "$out" "RESULT authenticate PAM_AUTHINFO_UNAVAIL" "SIGTERM while a code is being typed: that login is not passed"
 tb_stop_daemon
 is "$TB_DAEMON_STATUS" 0 "SIGTERM: the daemon exits 0"

@@ -40,9 +40,7 @@ sleep 3
 exec $TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR "\$1"
 EOS
 chmod +x "$TB_DIR/slow_code.sh"
-PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-	PAMDRV_CODE_CMD="$TB_DIR/slow_code.sh" "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
+PAM_OUT=$(PAMDRV_CODE_CMD="$TB_DIR/slow_code.sh" pam_wrapped "$PAM_DRIVER" mailotp alice auth "$PW" @CODE:$A 2>/dev/null)
 like "$PAM_OUT" "ERROR The one-time code has expired.*RESULT authenticate PAM_AUTH_ERR" "a code typed after otp_ttl is refused as expired"
 tb_stop_daemon
 tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not restart"

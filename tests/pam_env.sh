@@ -30,16 +30,29 @@ pam_std_services() {
 		"auth required $PAM_MODULE socket=$TB_PAM_SOCKET otp_only"
 }
 
+# pam_wrapped CMD [ARG...]: CMD under pam_wrapper, on this test's service
+# files ($TB_DIR/pam.d), serialized across the machine with flock.
+# pam_wrapper copies the service files into a directory /tmp/pam.X that it
+# picks by lstat, then mkdir (62 names; a failed mkdir is only logged), so
+# two processes starting at once can share one and read each other's
+# "mailotp" service, that is the other test's socket: seen in CI as a
+# login answered by another test's daemon. flock runs before the preload
+# (env sets it for CMD only), so the lock covers pam_wrapper's start.
+PAM_WRAPPER_LOCK=/tmp/mailotp-pam_wrapper.lock
+pam_wrapped() {
+	flock -w 600 "$PAM_WRAPPER_LOCK" env PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 \
+		UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
+		LD_PRELOAD="$PAM_WRAPPER_LIB" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" "$@"
+}
+
 # pam_run SERVICE USER OPS [ANSWER...]: transcript in $PAM_OUT, result of
 # the last op run in $PAM_RESULT, wall time in ms in $PAM_MS.
 pam_run() {
 	local t0 t1
 	t0=$(date +%s%N)
-	PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
-		LD_PRELOAD="$PAM_WRAPPER_LIB" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-		PAMDRV_CODE_CMD="$TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR --wait 20" \
-		"$PAM_DRIVER" "$@" 2>>"$TB_DIR/pam_driver.err") || true
+	PAM_OUT=$(PAMDRV_CODE_CMD="$TB_PYTHON $TB_SRCDIR/mailtool.py code $TB_MAILDIR --wait 20" \
+		pam_wrapped "$PAM_DRIVER" "$@" 2>>"$TB_DIR/pam_driver.err") || true
 	t1=$(date +%s%N)
 	PAM_MS=$(((t1 - t0) / 1000000))
 	PAM_RESULT=$(printf '%s\n' "$PAM_OUT" | awk '/^RESULT / { r = $3 } END { print r }')

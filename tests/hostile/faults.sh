@@ -26,10 +26,8 @@ A=alice@example.org PW='Alice-Passw0rd!'
 pam_with_cmd() {
 	local cmd=$1
 	shift
-	PAM_OUT=$(PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
-		PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" LD_PRELOAD="$PAM_WRAPPER_LIB" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
-		PAMDRV_CODE_CMD="$cmd" "$PAM_DRIVER" mailotp "$@" 2>>"$TB_DIR/pam_driver.err") || true
+	PAM_OUT=$(PAMDRV_CODE_CMD="$cmd" pam_wrapped "$PAM_DRIVER" mailotp "$@" \
+		2>>"$TB_DIR/pam_driver.err") || true
 	PAM_RESULT=$(printf '%s\n' "$PAM_OUT" | awk '/^RESULT / { r = $3 } END { print r }')
 }
 
