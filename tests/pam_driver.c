@@ -22,13 +22,21 @@
  *	@FILE:PATH   the first line of the file PATH
  *   When the answers run out the conversation fails (PAM_CONV_ERR).
  * The environment must carry PAM_WRAPPER=1, PAM_WRAPPER_SERVICE_DIR and
- * LD_PRELOAD=libpam_wrapper.so (tests/testbed/testbed.sh sets them).
+ * LD_PRELOAD=libpam_wrapper.so (pam_wrapped in tests/pam_env.sh sets
+ * them). PAMDRV_LOCK_FD, when set, is a descriptor holding the lock that
+ * keeps pam_wrapper's start-up apart from other tests' (pam_env.sh says
+ * why); it is released at the first conversation, when pam_start has read
+ * the service file, or at exit. The code command runs without pam_wrapper
+ * in its environment, so that it starts no pam_wrapper of its own outside
+ * that lock.
  */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <libpamtest.h>
 #include <security/pam_appl.h>
@@ -38,15 +46,52 @@ struct script {
 	int n, next;
 };
 
+static int lock_fd = -1;
+
+/* pam_start is done (or the run is over): other tests may start theirs. */
+static void release_lock(void)
+{
+	if (lock_fd >= 0) {
+		(void)flock(lock_fd, LOCK_UN);
+		close(lock_fd);
+		lock_fd = -1;
+	}
+}
+
+/* Unsets NAME for a moment; returns its value (malloc'd) or NULL. */
+static char *take_env(const char *name)
+{
+	const char *v = getenv(name);
+	char *saved = v != NULL ? strdup(v) : NULL;
+
+	unsetenv(name);
+	return saved;
+}
+
+static void give_env(const char *name, char *saved)
+{
+	if (saved != NULL) {
+		setenv(name, saved, 1);
+		free(saved);
+	}
+}
+
 static char *run_code_cmd(const char *addr)
 {
 	const char *cmd = getenv("PAMDRV_CODE_CMD");
-	char line[256], *full = NULL, *out = NULL;
+	char line[256], *full = NULL, *out = NULL, *preload, *wrapper;
 	FILE *p;
 
 	if (cmd == NULL || asprintf(&full, "%s '%s'", cmd, addr) < 0)
 		return NULL;
-	if ((p = popen(full, "r")) != NULL) {
+	/* pam_wrapper here is set up already and reads neither again while
+	 * the conversation runs; the command's processes must not start one. */
+	preload = take_env("LD_PRELOAD");
+	wrapper = take_env("PAM_WRAPPER");
+	p = popen(full, "r");
+	give_env("LD_PRELOAD", preload);
+	give_env("PAM_WRAPPER", wrapper);
+	if (p != NULL) {
 		if (fgets(line, sizeof(line), p) != NULL) {
 			line[strcspn(line, "\r\n")] = '\0';
 			out = strdup(line);
@@ -130,6 +175,7 @@ static int conv(int num, const struct pam_message **msg, struct pam_response **r
 	struct script *s = data;
 	struct pam_response *r;
 
+	release_lock();
 	if (num <= 0 || num > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
 	if ((r = calloc((size_t)num, sizeof(*r))) == NULL)
@@ -220,6 +266,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pam_driver SERVICE USER OPS [ANSWER...]\n");
 		return 2;
 	}
+	if (getenv("PAMDRV_LOCK_FD") != NULL)
+		lock_fd = atoi(getenv("PAMDRV_LOCK_FD"));
 	ops = strdup(argv[3]);
 	for (tok = strtok_r(ops, ",", &save); tok != NULL && n < 4;
 	     tok = strtok_r(NULL, ",", &save)) {

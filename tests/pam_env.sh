@@ -30,20 +30,30 @@ pam_std_services() {
 		"auth required $PAM_MODULE socket=$TB_PAM_SOCKET otp_only"
 }
 
-# pam_wrapped CMD [ARG...]: CMD under pam_wrapper, on this test's service
-# files ($TB_DIR/pam.d), serialized across the machine with flock.
-# pam_wrapper copies the service files into a directory /tmp/pam.X that it
-# picks by lstat, then mkdir (62 names; a failed mkdir is only logged), so
-# two processes starting at once can share one and read each other's
-# "mailotp" service, that is the other test's socket: seen in CI as a
-# login answered by another test's daemon. flock runs before the preload
-# (env sets it for CMD only), so the lock covers pam_wrapper's start.
+# pam_wrapped DRIVER [ARG...]: tests/pam_driver under pam_wrapper, on this
+# test's service files ($TB_DIR/pam.d). pam_wrapper copies the service
+# files into a directory /tmp/pam.X that it picks by lstat, then mkdir (62
+# names; a failed mkdir is only logged), so two processes starting at once
+# can share one and read each other's "mailotp" service, that is the other
+# test's socket: seen in CI as a login answered by another test's daemon.
+# So each start is taken under a machine-wide flock, held from before the
+# preload until the driver's pam_start has read its service file (the
+# driver releases it at its first conversation, or exits), and the
+# driver's code command runs without pam_wrapper. Runs stay concurrent
+# otherwise.
 PAM_WRAPPER_LOCK=/tmp/mailotp-pam_wrapper.lock
 pam_wrapped() {
-	flock -w 600 "$PAM_WRAPPER_LOCK" env PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 \
-		UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
-		LD_PRELOAD="$PAM_WRAPPER_LIB" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" "$@"
+	(
+		# any user's tests share it: made writable by all once, then
+		# opened read-only (enough for flock; no O_CREAT on a file of
+		# another user in sticky /tmp)
+		[[ -e "$PAM_WRAPPER_LOCK" ]] || (umask 0 && : >>"$PAM_WRAPPER_LOCK") 2>/dev/null
+		exec 9<"$PAM_WRAPPER_LOCK" && flock -w 600 9 || exit 1
+		exec env PAMDRV_LOCK_FD=9 PAM_WRAPPER=1 PAM_WRAPPER_DISABLE_DEEPBIND=1 \
+			UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_SERVICE_DIR="$TB_DIR/pam.d" \
+			LD_PRELOAD="$PAM_WRAPPER_LIB" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" "$@"
+	)
 }
 
 # pam_run SERVICE USER OPS [ANSWER...]: transcript in $PAM_OUT, result of
