@@ -441,12 +441,12 @@ int mailotp_account_find_by_token(struct mailotp_ldap *l, const struct mailotp_c
 }
 
 /*
- * Claims "now" in the single-valued time attribute attr whose value was
- * *raw (parsed: *when) when read, unless that is less than interval
- * seconds ago. A compare-and-swap: of concurrent claimers (on any host)
- * exactly one succeeds.
+ * A claim puts "now" in a single-valued time attribute whose value was
+ * raw (parsed: when) when read, unless that is less than interval seconds
+ * ago. A compare-and-swap: of concurrent claimers (on any host) exactly
+ * one succeeds. struct claim_mods is its modify, built in the caller's
+ * frame (read only while it is sent).
  */
-/* The modify of a claim, built in its caller's frame (only read while sent). */
 struct claim_mods {
 	char *newv[2], *oldv[2];
 	LDAPMod del, add, rep;
@@ -514,6 +514,7 @@ static int claim_settle(struct mailotp_account *a, const char *attr, char **raw,
 	return 0;
 }
 
+/* A claim in one blocking modify (the reset's: nothing to overlap it with). */
 static int claim_time(struct mailotp_ldap *l, struct mailotp_account *a, const char *attr,
                       char **raw, time_t *when, time_t now, int interval, int *wait)
 {
@@ -541,9 +542,12 @@ int mailotp_account_claim_send_begin(struct mailotp_ldap *l, struct mailotp_acco
 	                       c->stamp, &m)) != 0)
 		return r;
 	/* The request is encoded and sent here; m is not read after. */
-	if (mailotp_ldap_modify_begin(l, a->dn, m.mods, &c->ld, &c->msgid) == LDAP_SUCCESS)
+	r = mailotp_ldap_modify_begin(l, a->dn, m.mods, &c->ld, &c->msgid);
+	if (r == 0)
 		return 0;
-	/* Not sent: the blocking modify, with its one retry on a new connection. */
+	if (r != MAILOTP_ERR_IO)
+		return r; /* no connection at all: as modify() would have said */
+	/* The pooled connection failed: the blocking modify, on a new one. */
 	r = modify(l, a->dn, m.mods, &rc);
 	c->done = true;
 	c->result = claim_settle(a, AT_SENT, &a->otp_sent_raw, &a->otp_sent, now, interval,

@@ -308,15 +308,16 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken)
 int mailotp_ldap_modify_begin(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, LDAP **ld,
                               int *msgid)
 {
-	int r, rc;
+	int r;
 
 	if ((r = mailotp_ldap_get(l, ld)) != 0)
-		return r == MAILOTP_ERR_LDAP_DOWN ? LDAP_SERVER_DOWN : LDAP_OTHER;
-	if ((rc = ldap_modify_ext(*ld, dn, mods, NULL, NULL, msgid)) != LDAP_SUCCESS) {
+		return r;
+	if (ldap_modify_ext(*ld, dn, mods, NULL, NULL, msgid) != LDAP_SUCCESS) {
 		mailotp_ldap_put(l, *ld, true);
 		*ld = NULL;
+		return MAILOTP_ERR_IO;
 	}
-	return rc;
+	return 0;
 }
 
 bool mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid, bool wait, int *rc)

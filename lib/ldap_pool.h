@@ -60,8 +60,10 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken);
 /*
  * A modify sent on a borrowed service connection without waiting for its
  * answer, so that other work (the mail) goes on meanwhile. begin returns
- * the LDAP result code of sending it (LDAP_SUCCESS: *ld is borrowed and
- * *msgid in flight; else nothing is held). end collects the answer: with
+ * 0 (*ld is borrowed and *msgid in flight), what mailotp_ldap_get returned
+ * when no connection could be had, or MAILOTP_ERR_IO when sending failed
+ * on the one it had (a new connection may do); on error nothing is held.
+ * end collects the answer: with
  * wait, at most ldap_timeout; without, only if it is already there. It
  * returns false (without wait, nothing yet: ld stays borrowed) or true:
  * the connection is given back (discarded when it broke or timed out)
@@ -69,7 +71,7 @@ void mailotp_ldap_put(struct mailotp_ldap *l, LDAP *ld, bool broken);
  * ... when there was none).
  */
 int mailotp_ldap_modify_begin(struct mailotp_ldap *l, const char *dn, LDAPMod **mods, LDAP **ld,
-                              int *msgid);
+                              int *msgid) MAILOTP_MUST_CHECK;
 bool mailotp_ldap_modify_end(struct mailotp_ldap *l, LDAP *ld, int msgid, bool wait, int *rc);
 
 /*

@@ -352,9 +352,14 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	} else {
 		r = map_result(h, c, errbuf, &rep, err, errlen);
 	}
-	/* Drop what the handle points at before it waits in the pool. */
+	/* Drop what the handle points at before it waits in the pool (the gate
+	 * lives in the caller's frame; libcurl may still call back while it
+	 * closes the connection at a later cleanup). */
 	(void)curl_easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
 	(void)curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+	(void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
 out:
 	handle_give(h, r == 0);
 	curl_slist_free_all(rl);
