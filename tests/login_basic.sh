@@ -6,11 +6,7 @@ set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 . "$top_srcdir/tests/pam_env.sh"
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-tb_write_config "$TB_DIR/mailotp.conf" ldap_notify_attr mailotpNotifyMail
-tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
+tb_start_stack ldap_notify_attr mailotpNotifyMail
 pam_std_services
 
 # --- happy path, {SSHA}

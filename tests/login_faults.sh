@@ -7,11 +7,7 @@ set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 . "$top_srcdir/tests/pam_env.sh"
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-tb_write_config "$TB_DIR/mailotp.conf" ldap_timeout 2 smtp_timeout 2
-tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
+tb_start_stack ldap_timeout 2 smtp_timeout 2
 pam_std_services
 PW='Alice-Passw0rd!'
 A=alice@example.org

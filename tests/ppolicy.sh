@@ -8,11 +8,7 @@ set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 . "$top_srcdir/tests/pam_env.sh"
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-tb_write_config "$TB_DIR/mailotp.conf" password_hash_memlimit 8192 password_hash_opslimit 1
-tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
+tb_start_stack password_hash_memlimit 8192 password_hash_opslimit 1
 pam_service mailotp \
 	"auth required $PAM_MODULE socket=$TB_PAM_SOCKET" \
 	"account required $PAM_MODULE socket=$TB_PAM_SOCKET" \

@@ -10,6 +10,8 @@
 #   tb_start_daemon "$TB_DIR/mailotp.conf"
 #   code=$(tb_mail_code alice@example.org)
 #
+# or the five set-up lines at once: tb_start_stack otp_digits 8
+#
 # Nothing outside $TB_DIR is written; /etc/ldap/schema/*.ldif and
 # /usr/lib/ldap/*.so are only read.  No ldap.conf/ldaprc is read by the
 # LDAP tools (LDAPNOINIT=1).  Every function is safe under
@@ -740,6 +742,18 @@ tb_start_daemon() {
 		fi
 		return 1
 	fi
+}
+
+# tb_start_stack [KEY VALUE]...: the usual test-bed in one call: tb_init,
+# slapd, the SMTP sink accepting, $TB_DIR/mailotp.conf written with these
+# keys (as tb_write_config) and mailotpd on it. Bails out of the test when
+# a part does not start.
+tb_start_stack() {
+	tb_init
+	tb_start_slapd || bail_out "slapd did not start"
+	tb_start_smtp || bail_out "SMTP sink did not start"
+	tb_write_config "$TB_DIR/mailotp.conf" "$@" || bail_out "cannot write mailotp.conf"
+	tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
 }
 
 # tb_stop_daemon: SIGTERM mailotpd and wait; its exit status is left in
