@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "message.h"
+#include "smtp.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -440,17 +441,8 @@ static bool printable_ascii(const char *s)
 static int set_smtp_url(struct mailotp_config *cfg, const struct key *k, const char *val, char *why,
                         size_t whylen)
 {
-	const char *host = NULL;
-
-	if (has_prefix_ci(val, "smtp://"))
-		host = val + strlen("smtp://");
-	else if (has_prefix_ci(val, "smtps://"))
-		host = val + strlen("smtps://");
-	if (host == NULL || host[0] == '\0' || host[0] == '/' || host[0] == ':' ||
-	    !printable_ascii(val)) {
-		say(why, whylen, "must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+	if (!mailotp_smtp_url_valid(val, why, whylen))
 		return MAILOTP_ERR_CONFIG;
-	}
 	return store_str(cfg, k, val, why, whylen);
 }
 

@@ -18,6 +18,8 @@ lib_libmailotp_la_SOURCES = \
 	lib/message.c lib/message.h \
 	lib/template.c lib/template.h \
 	lib/mail.c lib/mail.h \
+	lib/smtp.c lib/smtp.h \
+	lib/netconn.c lib/netconn.h \
 	lib/ldap_pool.c lib/ldap_pool.h \
 	lib/account.c lib/account.h \
 	lib/i18n.c lib/i18n.h \
@@ -28,5 +30,5 @@ lib_libmailotp_la_SOURCES = \
 	lib/pwhash.c lib/pwhash.h \
 	lib/reset.c lib/reset.h \
 	lib/chpass.c lib/chpass.h
-lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS)
-lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(CURL_LIBS) -lpthread
+lib_libmailotp_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(GNUTLS_CFLAGS)
+lib_libmailotp_la_LIBADD = lib/libmailotp_proto.la $(SODIUM_LIBS) $(LDAP_LIBS) $(GNUTLS_LIBS) -lpthread

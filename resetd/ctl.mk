@@ -6,7 +6,7 @@ resetd_mailotpctl_SOURCES = \
 	resetd/mailotpctl.c resetd/ctl.h \
 	resetd/ctl_account.c resetd/ctl_check.c \
 	resetd/ctl_ldap.c resetd/ctl_ldap.h
-resetd_mailotpctl_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS) -fPIE
+resetd_mailotpctl_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(GNUTLS_CFLAGS) -fPIE
 resetd_mailotpctl_LDFLAGS = $(AM_LDFLAGS) -pie
 resetd_mailotpctl_LDADD = lib/libmailotp.la
 

@@ -14,7 +14,7 @@
 #define MAX_WORKERS 16
 #define MAX_HASHES 4
 /*
- * libldap and libcurl need more than a PAM thread. Only what a thread
+ * libldap and GnuTLS need more than a PAM thread. Only what a thread
  * touches is resident; argon2id's memory is on the heap, not here.
  */
 #define WORKER_STACK (1024 * 1024)

@@ -7,7 +7,7 @@ resetd_mailotpd_SOURCES = \
 	resetd/pam_server.c resetd/pam_server.h \
 	resetd/jobs.c resetd/jobs.h \
 	resetd/sd.c resetd/sd.h
-resetd_mailotpd_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(CURL_CFLAGS) -fPIE
+resetd_mailotpd_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(GNUTLS_CFLAGS) -fPIE
 resetd_mailotpd_LDFLAGS = $(AM_LDFLAGS) -pie
 resetd_mailotpd_LDADD = lib/libmailotp.la
 include resetd/ctl.mk

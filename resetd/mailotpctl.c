@@ -451,7 +451,7 @@ int main(int argc, char **argv)
 	mailotp_log_open(PROG, false);
 	who_init(c.who, sizeof(c.who));
 	if (sodium_init() < 0 || mailotp_mail_global_init() != 0) {
-		fprintf(stderr, PROG ": cannot initialise libsodium or libcurl\n");
+		fprintf(stderr, PROG ": cannot initialise libsodium or GnuTLS\n");
 		return EXIT_FAILED;
 	}
 	mailotp_timing_init(&c.timing);

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	mailotp_log_open("mailotpd", foreground || test);
 	mailotp_ldap_global_init();
 	if (sodium_init() < 0 || mailotp_mail_global_init() != 0) {
-		mailotp_log(LOG_ERR, "cannot initialise libsodium or libcurl");
+		mailotp_log(LOG_ERR, "cannot initialise libsodium or GnuTLS");
 		return 1;
 	}
 	/* Hashing new passwords (web, PAM, temporary passwords) leaves a core free. */

@@ -57,7 +57,7 @@ fi
 if ((run_tidy)); then
 	t0=$SECONDS
 	mkdir -p "$tmp/lib" "$tmp/resetd" "$tmp/pam_module"
-	read -ra pkgflags <<<"$(pkg-config --cflags pam libsodium ldap lber libcurl libmicrohttpd)"
+	read -ra pkgflags <<<"$(pkg-config --cflags pam libsodium ldap lber gnutls libmicrohttpd)"
 	echo "== $(clang-tidy --version | grep -i version | head -n 1 | sed 's/^ *//')"
 	printf '%s\n' "${srcs[@]}" |
 		xargs -P "$jobs" -I{} sh -c 'clang-tidy -quiet "$@" >"$0.log" 2>&1 || echo "$0" >>"'"$tmp"'/failed"' \

@@ -12,7 +12,7 @@ set -euo pipefail
 
 BUILD_PKGS=(
 	build-essential autoconf automake libtool pkg-config autopoint gettext
-	libpam0g-dev libsodium-dev libldap-dev libcurl4-gnutls-dev
+	libpam0g-dev libsodium-dev libldap-dev libgnutls28-dev
 	libmicrohttpd-dev libcmocka-dev libpam-wrapper
 	libpamtest0-dev
 )
