@@ -22,7 +22,8 @@ unit_tests = \
 	tests/unit/test_policy \
 	tests/unit/test_pwhash \
 	tests/unit/test_http_pool \
-	tests/unit/test_sd
+	tests/unit/test_sd \
+	tests/unit/test_smtp
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 endif
@@ -47,6 +48,8 @@ tests_unit_test_policy_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_pwhash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pwhash_LDADD = $(UNIT_LDADD)
+tests_unit_test_smtp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_smtp_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_pool_SOURCES = tests/unit/test_http_pool.c resetd/http_pool.c \
 	resetd/http_pool.h
 tests_unit_test_http_pool_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/resetd
