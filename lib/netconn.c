@@ -370,6 +370,10 @@ int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t 
 	gnutls_session_set_verify_cert(c->tls, c->host, 0);
 	gnutls_transport_set_int(c->tls, c->fd);
 	for (;;) {
+		if (mailotp_conn_now_ms() >= deadline) {
+			say(err, errlen, "%s: TLS handshake timed out", c->host);
+			return MAILOTP_ERR_TIMEOUT;
+		}
 		g = gnutls_handshake(c->tls);
 		if (g == GNUTLS_E_SUCCESS) {
 			c->tls_up = true;
@@ -398,6 +402,10 @@ int mailotp_conn_write(struct mailotp_conn *c, const void *buf, size_t len, int6
 		return MAILOTP_ERR_IO;
 	}
 	while (len > 0) {
+		if (mailotp_conn_now_ms() >= deadline) {
+			say(err, errlen, "%s: timed out", c->host);
+			return MAILOTP_ERR_TIMEOUT;
+		}
 		if (c->tls != NULL) {
 			n = gnutls_record_send(c->tls, p, len);
 			if (n < 0) {
@@ -451,6 +459,11 @@ static int fill(struct mailotp_conn *c, int64_t deadline, const struct mailotp_c
 		c->rpos = 0;
 	}
 	for (;;) {
+		/* Also bounds a run of non-fatal TLS warnings, which do not wait. */
+		if (mailotp_conn_now_ms() >= deadline) {
+			say(err, errlen, "%s: timed out", c->host);
+			return MAILOTP_ERR_TIMEOUT;
+		}
 		if (c->tls != NULL) {
 			n = gnutls_record_recv(c->tls, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
 			if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)

@@ -772,7 +772,8 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	}
 	/* A pooled connection the server has since dropped earns one more try on a new one. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		bool pooled = (d.s = pool_take(key)) != NULL;
+		/* The retry goes to a new connection, not to the next pooled one. */
+		bool pooled = attempt == 0 && (d.s = pool_take(key)) != NULL;
 
 		if (!pooled && (r = session_open(&d, cfg, smtp_password, &t)) != 0) {
 			r = conn_failed(r, err, errlen);

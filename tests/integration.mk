@@ -26,6 +26,16 @@ check_PROGRAMS += tests/dlopen_module
 tests_dlopen_module_LDADD = -ldl
 TESTS += tests/dlopen_module
 
+# The SMTP client against the aiosmtpd sink (STARTTLS, smtps, AUTH, modes)
+# and a scripted server (pipelining, malformed replies, injection): no
+# pam_wrapper needed. tests/smtp_send drives lib/'s mailotp_smtp_send.
+check_PROGRAMS += tests/smtp_send
+tests_smtp_send_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LDAP_CFLAGS) $(GNUTLS_CFLAGS)
+tests_smtp_send_LDADD = lib/libmailotp.la
+TESTS += tests/smtp_client.sh
+dist_check_SCRIPTS += tests/smtp_client.sh
+
 dist_check_DATA += tests/pam_env.sh \
-	tests/testbed/testbed.sh tests/testbed/tap.sh tests/testbed/smtp_sink.py tests/testbed/mailtool.py \
+	tests/testbed/testbed.sh tests/testbed/tap.sh tests/testbed/smtp_sink.py tests/testbed/smtp_script.py \
+	tests/testbed/mailtool.py \
 	tests/testbed/pwhash.py tests/testbed/data.ldif.in
