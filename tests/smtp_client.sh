@@ -152,6 +152,7 @@ mode() { printf '%s\n' "$2" >"$TB_DIR/$1/mode"; }
 # --timeout 5 unless given; the outer timeout only bounds a hang.
 FROM=sender@example.org
 TO=rcpt@example.org
+SAN_REPORTS=0
 run_send() {
 	local t0
 	_tb_now
@@ -161,6 +162,12 @@ run_send() {
 	_tb_now
 	MS=$(((_TB_NOW - t0) / 1000))
 	ERR=$(<"$TB_DIR/send.err")
+	# Under ASan/UBSan a report must fail the run, leaks (exit 23) included.
+	if grep -q "Sanitizer\|runtime error" "$TB_DIR/send.err"; then
+		SAN_REPORTS=$((SAN_REPORTS + 1))
+		diag "sanitizer report from smtp_send $*:"
+		diag "$(head -n 40 "$TB_DIR/send.err")"
+	fi
 	RCS=$(sed -n 's/^rc=\([^ ]*\) .*/\1/p' <<<"$OUT" | tr '\n' ' ')
 	RCS=${RCS% }
 	RC=${RCS%% *}
@@ -587,5 +594,7 @@ start_script slow
 run_send --url "$(url script)" --to "$TO" --timeout 2
 is_rc SMTP "every reply 1 s late, smtp_timeout 2: rc=SMTP (the whole dialogue needs 7 s)"
 ok $((MS < 6000 ? 0 : 1)) "... given up in time (${MS} ms)"
+
+is "$SAN_REPORTS" 0 "no sanitizer report from any run of the driver"
 
 tap_done
