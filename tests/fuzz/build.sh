@@ -17,8 +17,8 @@
 #
 # Needs: clang (Debian's clang-14 with libclang-rt-14-dev, which has
 # libFuzzer), pkg-config and the -dev packages of libsodium, libldap and
-# libcurl. Exit 2 when clang cannot link a libFuzzer target (the callers
-# turn that into a skip).
+# GnuTLS (lib/netconn.c, lib/smtp.c). Exit 2 when clang cannot link a
+# libFuzzer target (the callers turn that into a skip).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,9 +33,9 @@ SAN="address,undefined"
 CFLAGS_COMMON=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
 	-D_GNU_SOURCE -I"$out/include" -I"$top_srcdir/include" -I"$top_srcdir/lib")
 # shellcheck disable=SC2207
-PKG_CFLAGS=($(pkg-config --cflags libsodium ldap libcurl))
+PKG_CFLAGS=($(pkg-config --cflags libsodium ldap gnutls))
 # shellcheck disable=SC2207
-PKG_LIBS=($(pkg-config --libs libsodium ldap libcurl))
+PKG_LIBS=($(pkg-config --libs libsodium ldap gnutls))
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "build.sh: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2

@@ -1,5 +1,6 @@
 # tests/fuzz/: libFuzzer targets for every parser and encoder that sees
-# outside data (see tests/fuzz/README.md). Included from tests/local.mk.
+# outside data, and the SMTP client against a hostile server (see
+# tests/fuzz/README.md). Included from tests/local.mk.
 #
 #   make fuzz                     each target for $(FUZZ_SECONDS) s (60)
 #   make fuzz FUZZ_SECONDS=300
@@ -34,5 +35,6 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.mk tests/fuzz/fuzz_common.h \
 	tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_config.c tests/fuzz/fuzz_escape.c \
 	tests/fuzz/fuzz_form.c tests/fuzz/fuzz_header.c tests/fuzz/fuzz_message.c \
 	tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_proto_build.c tests/fuzz/fuzz_proto_read.c \
-	tests/fuzz/fuzz_secret.c tests/fuzz/fuzz_template.c tests/fuzz/fuzz_token.c \
+	tests/fuzz/fuzz_secret.c tests/fuzz/fuzz_smtp_server.c tests/fuzz/fuzz_template.c \
+	tests/fuzz/fuzz_token.c \
 	tests/fuzz/corpus tests/fuzz/regressions

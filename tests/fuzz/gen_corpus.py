@@ -204,4 +204,100 @@ put("fuzz_form", "reset", "csrf=x&token=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_ab
     "&password=N3w-Pass-word&password_confirm=N3w-Pass-word")
 put("fuzz_form", "ja_password", "csrf=x&password=" + "".join("%%%02X" % b for b in "山田花子のパスワード2024".encode()))
 put("fuzz_form", "injection", "email=a%40b.c%0D%0ABcc%3A+x%40y.z&user=%29%28uid%3D*&user=dup&x=%00&password=a%ZZ")
+
+# --- SMTP server dialogues (fuzz_smtp_server): byte 0 = settings (see the
+# target's comment: 0x01 AUTH, 0x02 STARTTLS auto, 0x04 gate says no,
+# 0x08 two recipients, 0x10 tick, 0x20 small err, 0x40 no gate, 0xc0 probe,
+# 0x80 alone: no pacing), then everything the server says.
+GREET = "220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n"
+EHLO_PIPE = ("250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+             "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n")
+EHLO_PLAIN = "250-mail.example.org Hello\r\n250-SIZE 35882577\r\n250 HELP\r\n"
+EHLO_AUTH = ("250-mail.example.org\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n"
+             "250-AUTH=PLAIN LOGIN\r\n250 8BITMIME\r\n")
+EHLO_TLS = "250-mail.example.org\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"
+OK_MAIL = "250 2.1.0 Ok\r\n"
+OK_RCPT = "250 2.1.5 Ok\r\n"
+GO = "354 End data with <CR><LF>.<CR><LF>\r\n"
+QUEUED = "250 2.0.0 Ok: queued as 4Xyz1abcde\r\n"
+
+
+def smtp(name, flags, *parts):
+    put("fuzz_smtp_server", name, b"".join([bytes([flags])] + [
+        p if isinstance(p, bytes) else p.encode("latin-1") for p in parts]))
+
+
+# A TLS 1.2 server's first flight (ServerHello, a self-signed certificate for
+# mail.example.org whose key was thrown away, ServerKeyExchange, ServerHelloDone),
+# recorded once: the client's handshake gets as far as checking the certificate.
+TLS12_FLIGHT = bytes.fromhex(
+    "160303005d020000590303296049a4cde4314758023bbb95bcdde057a14140b134ac56a0"
+    "66ef5dc2c8fde42055c00aaead0dc7df6de4a636fa9a2f6c75e8b167be7c0494d7218060"
+    "2d0f4f82c02c000011ff01000100000b00040300010200170000160303019b0b00019700"
+    "01940001913082018d30820133a0030201020214518b8ec11861fbf250839f8da17ae5a4"
+    "8bf13c8b300a06082a8648ce3d040302301b3119301706035504030c106d61696c2e6578"
+    "616d706c652e6f72673020170d3236313132323232353935395a180f3231323631303239"
+    "3232353935395a301b3119301706035504030c106d61696c2e6578616d706c652e6f7267"
+    "3059301306072a8648ce3d020106082a8648ce3d030107034200042f187d57d7ca8f3c4b"
+    "fa31d9f4edf27738ea86b7b0af50304216885e354631a7f70fd985d041ae9d089aae4f8a"
+    "7b1b785bd5c3dcbdb1c13c1bbdac3146de84e1a3533051301d0603551d0e0416041412be"
+    "acf39f6bcda6316b4ac3baee1e06265b5f5e301f0603551d2304183016801412beacf39f"
+    "6bcda6316b4ac3baee1e06265b5f5e300f0603551d130101ff040530030101ff300a0608"
+    "2a8648ce3d0403020348003045022100d5533eae9a572749e222ba078346966a1928b9bd"
+    "e53fa24f89436451824140fb022024a0e2e0f79e011be6a804fb777af3aeb56080550506"
+    "6f00e1dc86b8bb66857a16030300730c00006f03001d203c992f203f8005b1a757f8eeea"
+    "b9bae9d80740882855b533b557ecac5626e146040300473045022100e6d2e0fffb174e0b"
+    "2d72e82552e42ca3bdeceee3c91f91417446f9dbdd1f8b5a022025d5a8b5bb8554386b85"
+    "40a5d952d66f7f98e1aca49cc2938e8866fadc59690a16030300040e000000"
+)
+
+
+smtp("plain", 0x00, GREET, EHLO_PLAIN, OK_MAIL, OK_RCPT, GO, QUEUED, "221 2.0.0 Bye\r\n")
+smtp("pipelining_two_rcpt", 0x08, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT, OK_RCPT, GO, QUEUED)
+smtp("auth_plain", 0x01, GREET, EHLO_AUTH, "235 2.7.0 Authentication successful\r\n",
+     OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("auth_login", 0x01, GREET, "250-mail.example.org\r\n250 AUTH=LOGIN\r\n",
+     "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 Accepted\r\n",
+     OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("auth_refused", 0x01, GREET, EHLO_AUTH,
+     "535 5.7.8 Error: authentication failed: bad credentials\r\n")
+smtp("auth_not_offered", 0x01, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("starttls_garbage", 0x02, GREET, EHLO_TLS, "220 2.0.0 Ready to start TLS\r\n",
+     "HTTP/1.1 400 Bad Request\r\n\r\n")
+smtp("starttls_alert", 0x03, GREET, EHLO_TLS, "220 2.0.0 Ready to start TLS\r\n",
+     "\x15\x03\x03\x00\x02\x02\x28")
+smtp("starttls_untrusted_cert", 0x02, GREET, EHLO_TLS, "220 2.0.0 Ready to start TLS\r\n",
+     TLS12_FLIGHT)
+smtp("starttls_injection", 0x82, GREET, EHLO_TLS, "220 2.0.0 Ready to start TLS\r\n",
+     "250-injected\r\n250 AUTH PLAIN\r\n")
+smtp("starttls_not_offered", 0x02, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("starttls_refused", 0x02, GREET, EHLO_TLS, "454 4.7.0 TLS not available\r\n",
+     OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("gate_no", 0x04, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("gate_no_tick", 0x1c, GREET, EHLO_PLAIN, OK_MAIL, OK_RCPT, OK_RCPT, GO, QUEUED)
+smtp("no_gate_small_err", 0x60, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT,
+     "554 5.5.1 Error: no valid recipients\r\n")
+smtp("rcpt_550_pipelined", 0x08, GREET, EHLO_PIPE, OK_MAIL,
+     "550 5.1.1 <alice@example.org>: Recipient address rejected: User unknown\r\n",
+     OK_RCPT, GO, QUEUED)
+smtp("mail_451", 0x00, GREET, EHLO_PLAIN,
+     "451 4.3.0 <mailotp@example.org>: Temporary lookup failure\r\n")
+smtp("multiline_replies", 0x08, GREET.replace("220 ", "220-") + "220-second line\r\n220 ready\r\n",
+     EHLO_PLAIN, "250-2.1.0 Sender\r\n250 2.1.0 ok\r\n", OK_RCPT,
+     "250-first\r\n250-second\r\n250 third\r\n", "354-go\r\n354 ahead\r\n",
+     "250-2.0.0 Ok\r\n250 2.0.0 queued\r\n")
+smtp("message_554", 0x00, GREET, EHLO_PIPE, OK_MAIL, OK_RCPT, GO,
+     "554-5.7.1 Message rejected\r\n554 5.7.1 see https://example.org/policy\r\n")
+smtp("overlong_line", 0x00, GREET, "250-" + "x" * 2000 + "\r\n250 PIPELINING\r\n",
+     OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("greeting_421", 0x00, "421 4.3.2 mail.example.org Service not available, closing\r\n")
+smtp("421_after_mail", 0x00, GREET, EHLO_PLAIN,
+     "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
+smtp("helo_fallback", 0x00, GREET, "502 5.5.2 Error: command not recognized\r\n",
+     "250 mail.example.org\r\n", OK_MAIL, OK_RCPT, GO, QUEUED)
+smtp("bare_lf_binary", 0x08, "220 x\n250-x\n250 PIPELINING\n250 a\n250 b\n250 c\n354 d\n"
+     "\x00\xff\x1b[31m250 e\n")
+smtp("probe", 0xc0, GREET, EHLO_PIPE, "250 2.0.0 Ok\r\n", "221 2.0.0 Bye\r\n")
+smtp("probe_starttls", 0xc2, GREET, EHLO_TLS, "220 2.0.0 Ready to start TLS\r\n", "\x16\x03")
+
 print("corpus written to", CORPUS)
