@@ -323,6 +323,11 @@ static void tls_reason(struct mailotp_conn *c, int g, char *err, size_t errlen)
 		if (gnutls_certificate_verification_status_print(
 		        status, gnutls_certificate_type_get(c->tls), &out, 0) == 0 &&
 		    out.data != NULL) {
+			size_t n = strlen((const char *)out.data);
+
+			/* GnuTLS ends its text with ". ". */
+			while (n > 0 && (out.data[n - 1] == ' ' || out.data[n - 1] == '.'))
+				out.data[--n] = '\0';
 			say(err, errlen, "%s: TLS: certificate not trusted: %s", c->host,
 			    (const char *)out.data);
 			gnutls_free(out.data);
@@ -531,7 +536,8 @@ int mailotp_conn_read_line(struct mailotp_conn *c, char *line, size_t cap, size_
 			c->rpos += (size_t)(nl - start) + 1;
 			return 0;
 		}
-		if (c->rlen - c->rpos >= cap || (c->rpos == 0 && c->rlen == sizeof(c->rbuf))) {
+		/* More than cap bytes without a LF cannot fit, even if the last is a CR. */
+		if (c->rlen - c->rpos > cap || (c->rpos == 0 && c->rlen == sizeof(c->rbuf))) {
 			say(err, errlen, "%s: a reply line longer than %zu bytes", c->host, cap - 1);
 			return MAILOTP_ERR_TOOBIG;
 		}

@@ -312,8 +312,13 @@ static int conn_failed(int r, char *err, size_t errlen)
 	return MAILOTP_ERR_SMTP;
 }
 
+/* A reply other than the one wanted: a refusal if 4xx or 5xx, else a broken dialogue. */
 static int refused(struct dialogue *d, const struct reply *rep, const char *to)
 {
+	if (rep->code / 100 != 4 && rep->code / 100 != 5) {
+		say(d->err, d->errlen, "SMTP failed: unexpected reply to %s: %s", to, rep->text);
+		return MAILOTP_ERR_SMTP;
+	}
 	say(d->err, d->errlen, "SMTP server refused %s: %s", to, rep->text);
 	return MAILOTP_ERR_SMTP_REFUSED;
 }
