@@ -388,6 +388,16 @@ static int starttls(struct dialogue *d, const struct mailotp_config *cfg, const 
 	return ehlo(d, t);
 }
 
+/* Ends a command line; the callers sized the buffer for it. */
+static void crlf_append(char *line)
+{
+	size_t n = strlen(line);
+
+	line[n] = '\r';
+	line[n + 1] = '\n';
+	line[n + 2] = '\0';
+}
+
 /* AUTH PLAIN with the initial response, or AUTH LOGIN (RFC 4954). */
 static int auth(struct dialogue *d, const struct mailotp_config *cfg, const char *password)
 {
@@ -428,7 +438,7 @@ static int auth(struct dialogue *d, const struct mailotp_config *cfg, const char
 		memcpy(line, "AUTH PLAIN ", 11);
 		sodium_bin2base64(line + 11, linelen - 13, raw, rawlen,
 		                  sodium_base64_VARIANT_ORIGINAL);
-		strcat(line, "\r\n");
+		crlf_append(line);
 		if ((r = command(d, line, &rep, NULL)) != 0)
 			goto out;
 	} else {
@@ -439,7 +449,7 @@ static int auth(struct dialogue *d, const struct mailotp_config *cfg, const char
 
 			sodium_bin2base64(line, linelen - 2, (const unsigned char *)v, strlen(v),
 			                  sodium_base64_VARIANT_ORIGINAL);
-			strcat(line, "\r\n");
+			crlf_append(line);
 			if ((r = command(d, line, &rep, NULL)) != 0)
 				goto out;
 		}
@@ -534,7 +544,7 @@ static struct session *pool_take(const unsigned char key[16])
 	for (i = pool_n; i-- > 0;) {
 		if (sodium_memcmp(pool[i]->key, key, 16) == 0) {
 			s = pool[i];
-			memmove(pool + i, pool + i + 1, (pool_n - i - 1) * sizeof(pool[0]));
+			memmove(pool + i, pool + i + 1, (pool_n - i - 1) * sizeof(struct session *));
 			pool_n--;
 			break;
 		}
@@ -557,7 +567,7 @@ static void pool_give(struct session *s)
 	pthread_mutex_lock(&pool_mu);
 	if (pool_n == POOL_MAX) {
 		out = pool[0];
-		memmove(pool, pool + 1, (POOL_MAX - 1) * sizeof(pool[0]));
+		memmove(pool, pool + 1, (POOL_MAX - 1) * sizeof(struct session *));
 		pool_n--;
 	}
 	pool[pool_n++] = s;
@@ -609,8 +619,10 @@ static int payload_build(const char *msg, char **out, size_t *outlen, char *err,
 		p[n++] = '\r';
 		p[n++] = '\n';
 	}
-	memcpy(p + n, ".\r\n", 3);
-	n += 3;
+	/* The final dot: not a C string, the length goes with it. */
+	p[n++] = '.';
+	p[n++] = '\r';
+	p[n++] = '\n';
 	*out = p;
 	*outlen = n;
 	return 0;
