@@ -15,6 +15,7 @@ lib_libmailotp_la_SOURCES = \
 	lib/otp.c lib/otp.h \
 	lib/pending.c lib/pending.h \
 	lib/log.c lib/log.h \
+	lib/harden.c lib/harden.h \
 	lib/message.c lib/message.h \
 	lib/template.c lib/template.h \
 	lib/mail.c lib/mail.h \

@@ -22,14 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "account.h"
 #include "ctl.h"
 #include "escape.h"
+#include "harden.h"
 #include "log.h"
 #include "mail.h"
 #include "message.h"
@@ -371,15 +370,6 @@ static void help(void)
 	       MAILOTP_CONFIG_PATH);
 }
 
-static void no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	/* The bind password and temporary passwords pass through: no core files. */
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -392,6 +382,7 @@ int main(int argc, char **argv)
 	struct args a;
 	int opt, rc;
 
+	mailotp_harden_process();
 	mailotp_ldap_global_init();
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
@@ -446,7 +437,6 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	no_core_dumps();
 	signal(SIGPIPE, SIG_IGN); /* a mail server hanging up is an error, not a death */
 	mailotp_log_open(PROG, false);
 	who_init(c.who, sizeof(c.who));

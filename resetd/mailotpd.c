@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +24,7 @@
 #include "http_server.h"
 #include "jobs.h"
 #include "ldap_pool.h"
+#include "harden.h"
 #include "log.h"
 #include "mail.h"
 #include "pam_server.h"
@@ -73,15 +72,6 @@ static int drop_privileges(const struct mailotp_config *cfg)
 		return MAILOTP_ERR_INTERNAL;
 	}
 	return 0;
-}
-
-static void no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	/* Secrets pass through this process: no core files, no ptrace by peers. */
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 /* Whether the PAM socket came from systemd (for the "ready" line). */
@@ -132,6 +122,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt, sfd, fd, r;
 
+	/* Before anything secret is read (the bind password with the configuration). */
+	mailotp_harden_process();
 	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -195,7 +187,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (drop_privileges(ctx->cfg) != 0)
 		return 1;
-	no_core_dumps();
+	/* Again: the change of user id reset the dumpable flag. */
+	mailotp_harden_process();
 	if (!foreground && daemon(0, 0) != 0) {
 		mailotp_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
 		return 1;
