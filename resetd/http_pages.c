@@ -231,9 +231,16 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
+		/* Not realloc: a page may carry a reset token, and a moved block
+		 * would stay behind unwiped. */
+		if ((p = malloc(cap)) == NULL) {
 			b->failed = true;
 			return;
+		}
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len + 1);
+			sodium_memzero(b->p, b->cap);
+			free(b->p);
 		}
 		b->p = p;
 		b->cap = cap;
@@ -613,6 +620,8 @@ int mailotpd_page_render(enum mailotpd_page page, const struct mailotpd_page_in 
 	else
 		render_html(&b, page, in);
 	if (b.failed || b.p == NULL) {
+		if (b.p != NULL)
+			sodium_memzero(b.p, b.cap);
 		free(b.p);
 		return MAILOTP_ERR_NOMEM;
 	}

@@ -210,6 +210,15 @@ static void answer_bare_500(struct http_req *rq)
 	answer_set(rq, r, MHD_HTTP_INTERNAL_SERVER_ERROR);
 }
 
+/* A rendered page may carry a reset token: wiped when libmicrohttpd is done with it. */
+static void page_free(void *body)
+{
+	if (body != NULL) {
+		sodium_memzero(body, strlen(body));
+		free(body);
+	}
+}
+
 void http_answer_page(struct http_req *rq, enum mailotpd_page page, struct mailotpd_page_in *in,
                       const char *csrf_form)
 {
@@ -227,9 +236,9 @@ void http_answer_page(struct http_req *rq, enum mailotpd_page page, struct mailo
 	}
 	if (mailotpd_page_render(page, in, rq->json, &body, &len) != 0)
 		goto fail;
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_buffer_with_free_callback(len, body, page_free);
 	if (r == NULL) {
-		free(body);
+		page_free(body);
 		goto fail;
 	}
 	add_common_headers(r, rq->json ? "application/json; charset=utf-8"
