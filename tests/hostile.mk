@@ -10,6 +10,7 @@ hostile_tests = \
 	tests/hostile/inject.sh \
 	tests/hostile/faults.sh \
 	tests/hostile/secrets.sh \
+	tests/hostile/memscan.sh \
 	tests/hostile/valgrind_module.sh
 TESTS += $(hostile_tests)
 dist_check_SCRIPTS += $(hostile_tests)
@@ -17,5 +18,5 @@ endif
 
 TESTS += tests/hostile/hardening.sh
 dist_check_SCRIPTS += tests/hostile/hardening.sh
-dist_check_DATA += tests/hostile/secretscan.py
+dist_check_DATA += tests/hostile/secretscan.py tests/hostile/memscan.py
 EXTRA_DIST += tests/hostile/README.md docs/security.md scripts/analyze.sh .clang-tidy
