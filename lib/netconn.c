@@ -7,7 +7,8 @@
  *
  * GnuTLS is the TLS library libldap already loads, so LDAP and SMTP share
  * one TLS stack and the system-wide settings (/etc/gnutls/config) through
- * gnutls_set_default_priority().
+ * gnutls_set_default_priority_append(), which here also removes the
+ * protocol versions before TLS 1.2 (RFC 8996).
  */
 #include "autoconfig.h" /* _GNU_SOURCE and friends, first */
 
@@ -362,7 +363,9 @@ int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t 
 		say(err, errlen, "TLS: out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
-	if ((g = gnutls_set_default_priority(c->tls)) != GNUTLS_E_SUCCESS ||
+	/* The system's policy (/etc/gnutls/config), minus anything older than TLS 1.2. */
+	if ((g = gnutls_set_default_priority_append(c->tls, "-VERS-TLS1.1:-VERS-TLS1.0:-VERS-SSL3.0",
+	                                            NULL, 0)) != GNUTLS_E_SUCCESS ||
 	    (g = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->creds->x)) !=
 	        GNUTLS_E_SUCCESS ||
 	    (!is_ip_literal(c->host) &&

@@ -451,6 +451,23 @@ run_send --url "$(surl smtps_wrongname)" --ca "$CA" --to "$TO"
 is_rc SMTP "smtps, SAN DNS:wrong.example (CN 127.0.0.1) for 127.0.0.1: rc=SMTP"
 is "$(stored_since smtps_wrongname)" 0 "... nothing stored"
 
+# catches a client that accepts a protocol version older than TLS 1.2
+# (RFC 8996): a TLS 1.1-only server (openssl s_server, security level 0 so
+# that OpenSSL itself offers it) must fail in the handshake, not after it
+port=$(tb_free_port)
+openssl s_server -quiet -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' -cert "$PKI/good.pem" \
+	-key "$PKI/good.key" -accept "127.0.0.1:$port" </dev/null >"$TB_DIR/s_server.log" 2>&1 &
+S_SERVER=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.05
+done
+run_send --url "smtps://127.0.0.1:$port" --ca "$CA" --to "$TO" --timeout 5
+is_rc SMTP "smtps to a TLS 1.1-only server: rc=SMTP"
+like "$ERR$OUT" "TLS handshake" "... refused in the handshake (no TLS 1.1)"
+kill "$S_SERVER" 2>/dev/null
+wait "$S_SERVER" 2>/dev/null
+
 # --- AUTH
 mark auth_tls
 run_send --url "$(url auth_tls)" --starttls yes --ca "$CA" --user "$SMTP_USER" \
