@@ -62,19 +62,6 @@ struct key {
 	enum need need;
 };
 
-static void say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -97,7 +84,7 @@ static int store_str(struct mailotp_config *cfg, const struct key *k, const char
 	char *copy = strdup(val);
 
 	if (copy == NULL) {
-		say(why, whylen, "out of memory");
+		mailotp_errf(why, whylen, "out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	free(*dst);
@@ -133,7 +120,7 @@ static int set_int(struct mailotp_config *cfg, const struct key *k, const char *
 	long v;
 
 	if (!parse_long(val, &v) || v < k->min || v > k->max) {
-		say(why, whylen, "must be an integer from %ld to %ld", k->min, k->max);
+		mailotp_errf(why, whylen, "must be an integer from %ld to %ld", k->min, k->max);
 		return MAILOTP_ERR_CONFIG;
 	}
 	*(int *)field(cfg, k) = (int)v;
@@ -146,7 +133,7 @@ static int set_ull(struct mailotp_config *cfg, const struct key *k, const char *
 	long v;
 
 	if (!parse_long(val, &v) || v < k->min || v > k->max) {
-		say(why, whylen, "must be an integer from %ld to %ld", k->min, k->max);
+		mailotp_errf(why, whylen, "must be an integer from %ld to %ld", k->min, k->max);
 		return MAILOTP_ERR_CONFIG;
 	}
 	*(unsigned long long *)field(cfg, k) = (unsigned long long)v;
@@ -161,7 +148,8 @@ static int set_kib(struct mailotp_config *cfg, const struct key *k, const char *
 
 	if (!parse_long(val, &v) || v < k->min || v > k->max ||
 	    (unsigned long)v > SIZE_MAX / 1024) {
-		say(why, whylen, "must be an integer from %ld to %ld (KiB)", k->min, k->max);
+		mailotp_errf(why, whylen, "must be an integer from %ld to %ld (KiB)", k->min,
+		             k->max);
 		return MAILOTP_ERR_CONFIG;
 	}
 	*(size_t *)field(cfg, k) = (size_t)v * 1024;
@@ -184,7 +172,7 @@ static int set_bool(struct mailotp_config *cfg, const struct key *k, const char 
 			return 0;
 		}
 	}
-	say(why, whylen, "must be yes or no (true/false, on/off, 1/0 also work)");
+	mailotp_errf(why, whylen, "must be yes or no (true/false, on/off, 1/0 also work)");
 	return MAILOTP_ERR_CONFIG;
 }
 
@@ -203,11 +191,11 @@ static void list_choices(const struct key *k, char *why, size_t whylen)
 	const struct choice *c;
 	size_t used;
 
-	say(why, whylen, "must be one of:");
+	mailotp_errf(why, whylen, "must be one of:");
 	for (c = k->choices; c->name != NULL; c++) {
 		used = strlen(why);
 		if (used < whylen)
-			say(why + used, whylen - used, " %s", c->name);
+			mailotp_errf(why + used, whylen - used, " %s", c->name);
 	}
 }
 
@@ -241,11 +229,11 @@ static int set_path(struct mailotp_config *cfg, const struct key *k, const char 
                     size_t whylen)
 {
 	if (val[0] != '/') {
-		say(why, whylen, "must be an absolute path");
+		mailotp_errf(why, whylen, "must be an absolute path");
 		return MAILOTP_ERR_CONFIG;
 	}
 	if (k->max > 0 && strlen(val) > (size_t)k->max) {
-		say(why, whylen, "path longer than %ld bytes", k->max);
+		mailotp_errf(why, whylen, "path longer than %ld bytes", k->max);
 		return MAILOTP_ERR_CONFIG;
 	}
 	return store_str(cfg, k, val, why, whylen);
@@ -264,7 +252,7 @@ static int set_name(struct mailotp_config *cfg, const struct key *k, const char 
 			goto bad;
 	return store_str(cfg, k, val, why, whylen);
 bad:
-	say(why, whylen, "must be a user name (letters, digits, '.', '_', '-')");
+	mailotp_errf(why, whylen, "must be a user name (letters, digits, '.', '_', '-')");
 	return MAILOTP_ERR_CONFIG;
 }
 
@@ -287,7 +275,7 @@ static int set_attr(struct mailotp_config *cfg, const struct key *k, const char 
 		}
 	}
 	if (!ok || strlen(val) > 128) {
-		say(why, whylen, "must be an LDAP attribute name");
+		mailotp_errf(why, whylen, "must be an LDAP attribute name");
 		return MAILOTP_ERR_CONFIG;
 	}
 	return store_str(cfg, k, val, why, whylen);
@@ -301,7 +289,7 @@ static int set_dn(struct mailotp_config *cfg, const struct key *k, const char *v
 	if (ldap_str2dn(val, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || dn == NULL) {
 		if (dn != NULL)
 			ldap_dnfree(dn);
-		say(why, whylen, "must be an LDAP DN (RFC 4514)");
+		mailotp_errf(why, whylen, "must be an LDAP DN (RFC 4514)");
 		return MAILOTP_ERR_CONFIG;
 	}
 	ldap_dnfree(dn);
@@ -320,23 +308,23 @@ static int check_ldap_uri(const char *uri, char *why, size_t whylen)
 
 	if (!has_prefix_ci(uri, "ldap://") && !has_prefix_ci(uri, "ldaps://") &&
 	    !has_prefix_ci(uri, "ldapi://")) {
-		say(why, whylen, "%s: must begin with ldap://, ldaps:// or ldapi://", uri);
+		mailotp_errf(why, whylen, "%s: must begin with ldap://, ldaps:// or ldapi://", uri);
 		goto out;
 	}
 	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS || lud == NULL) {
-		say(why, whylen, "%s: not a valid LDAP URI", uri);
+		mailotp_errf(why, whylen, "%s: not a valid LDAP URI", uri);
 		goto out;
 	}
 	/* ldapi:/// means the default socket; TCP needs somewhere to go. */
 	if (!has_prefix_ci(uri, "ldapi://") &&
 	    (lud->lud_host == NULL || lud->lud_host[0] == '\0')) {
-		say(why, whylen, "%s: needs a host name", uri);
+		mailotp_errf(why, whylen, "%s: needs a host name", uri);
 		goto out;
 	}
 	/* The base and filter come from their own keys; a URI must not hint at others. */
 	if ((lud->lud_dn != NULL && lud->lud_dn[0] != '\0') || lud->lud_attrs != NULL ||
 	    lud->lud_filter != NULL || lud->lud_exts != NULL) {
-		say(why, whylen, "%s: must be scheme://host[:port] only", uri);
+		mailotp_errf(why, whylen, "%s: must be scheme://host[:port] only", uri);
 		goto out;
 	}
 	r = 0;
@@ -355,19 +343,19 @@ static int set_uris(struct mailotp_config *cfg, const struct key *k, const char 
 	int r = MAILOTP_ERR_NOMEM;
 
 	if (copy == NULL) {
-		say(why, whylen, "out of memory");
+		mailotp_errf(why, whylen, "out of memory");
 		goto out;
 	}
 	for (tok = strtok_r(copy, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
 		if (n == MAILOTP_MAX_LDAP_URIS) {
-			say(why, whylen, "more than %d URIs", MAILOTP_MAX_LDAP_URIS);
+			mailotp_errf(why, whylen, "more than %d URIs", MAILOTP_MAX_LDAP_URIS);
 			r = MAILOTP_ERR_CONFIG;
 			goto out;
 		}
 		if ((r = check_ldap_uri(tok, why, whylen)) != 0)
 			goto out;
 		if ((uris[n++] = strdup(tok)) == NULL) {
-			say(why, whylen, "out of memory");
+			mailotp_errf(why, whylen, "out of memory");
 			r = MAILOTP_ERR_NOMEM;
 			goto out;
 		}
@@ -398,7 +386,7 @@ static int set_filter(struct mailotp_config *cfg, const struct key *k, const cha
 	bool has_u = false;
 
 	if (val[0] != '(') {
-		say(why, whylen, "must be an LDAP filter in parentheses");
+		mailotp_errf(why, whylen, "must be an LDAP filter in parentheses");
 		return MAILOTP_ERR_CONFIG;
 	}
 	for (p = val; *p != '\0'; p++) {
@@ -418,15 +406,15 @@ static int set_filter(struct mailotp_config *cfg, const struct key *k, const cha
 	if (depth != 0)
 		goto unbalanced;
 	if (!has_u) {
-		say(why, whylen, "must contain %%u (the login name)");
+		mailotp_errf(why, whylen, "must contain %%u (the login name)");
 		return MAILOTP_ERR_CONFIG;
 	}
 	return store_str(cfg, k, val, why, whylen);
 bad_escape:
-	say(why, whylen, "only %%u and %%%% may follow '%%'");
+	mailotp_errf(why, whylen, "only %%u and %%%% may follow '%%'");
 	return MAILOTP_ERR_CONFIG;
 unbalanced:
-	say(why, whylen, "unbalanced parentheses");
+	mailotp_errf(why, whylen, "unbalanced parentheses");
 	return MAILOTP_ERR_CONFIG;
 }
 
@@ -477,7 +465,7 @@ static int set_addr(struct mailotp_config *cfg, const struct key *k, const char 
 	/* The same check the mail builder applies, so -t cannot pass an address
 	 * that every mail would then be refused for. */
 	if (!addr_ok(val) || !mailotp_addr_valid(val)) {
-		say(why, whylen, "must be a plain mail address (user@example.org)");
+		mailotp_errf(why, whylen, "must be a plain mail address (user@example.org)");
 		return MAILOTP_ERR_CONFIG;
 	}
 	return store_str(cfg, k, val, why, whylen);
@@ -501,15 +489,15 @@ static int set_public_url(struct mailotp_config *cfg, const struct key *k, const
 	else if (has_prefix_ci(val, "https://"))
 		host = val + strlen("https://");
 	if (host == NULL || host[0] == '\0' || host[0] == '/' || !printable_ascii(val)) {
-		say(why, whylen, "must be an http:// or https:// URL");
+		mailotp_errf(why, whylen, "must be an http:// or https:// URL");
 		goto out;
 	}
 	if (strpbrk(val, "?#") != NULL) {
-		say(why, whylen, "must not have a query or fragment");
+		mailotp_errf(why, whylen, "must not have a query or fragment");
 		goto out;
 	}
 	if ((copy = strdup(val)) == NULL) {
-		say(why, whylen, "out of memory");
+		mailotp_errf(why, whylen, "out of memory");
 		r = MAILOTP_ERR_NOMEM;
 		goto out;
 	}
@@ -541,8 +529,9 @@ static int set_listen(struct mailotp_config *cfg, const struct key *k, const cha
 		goto ok;
 	if (strncmp(val, "unix:", 5) == 0) {
 		if (val[5] != '/' || strlen(val + 5) >= sizeof(sun.sun_path)) {
-			say(why, whylen, "unix: needs an absolute path shorter than %zu bytes",
-			    sizeof(sun.sun_path));
+			mailotp_errf(why, whylen,
+			             "unix: needs an absolute path shorter than %zu bytes",
+			             sizeof(sun.sun_path));
 			return MAILOTP_ERR_CONFIG;
 		}
 		goto ok;
@@ -566,7 +555,7 @@ static int set_listen(struct mailotp_config *cfg, const struct key *k, const cha
 ok:
 	return store_str(cfg, k, val, why, whylen);
 bad:
-	say(why, whylen, "must be HOST:PORT, [IPV6]:PORT, unix:/PATH or none");
+	mailotp_errf(why, whylen, "must be HOST:PORT, [IPV6]:PORT, unix:/PATH or none");
 	return MAILOTP_ERR_CONFIG;
 }
 
@@ -578,12 +567,12 @@ static int set_proxies(struct mailotp_config *cfg, const struct key *k, const ch
 	int r = MAILOTP_ERR_NOMEM;
 
 	if (copy == NULL) {
-		say(why, whylen, "out of memory");
+		mailotp_errf(why, whylen, "out of memory");
 		goto out;
 	}
 	for (tok = strtok_r(copy, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
 		if (inet_pton(AF_INET, tok, addr) != 1 && inet_pton(AF_INET6, tok, addr) != 1) {
-			say(why, whylen, "%s: not an IPv4 or IPv6 address", tok);
+			mailotp_errf(why, whylen, "%s: not an IPv4 or IPv6 address", tok);
 			r = MAILOTP_ERR_CONFIG;
 			goto out;
 		}
@@ -662,20 +651,20 @@ static int set_allow(struct mailotp_config *cfg, const struct key *k, const char
 	int r = MAILOTP_ERR_NOMEM;
 
 	if (copy == NULL) {
-		say(why, whylen, "out of memory");
+		mailotp_errf(why, whylen, "out of memory");
 		goto out;
 	}
 	for (tok = strtok_r(copy, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
 		group = tok[0] == '@';
 		name = group ? tok + 1 : tok;
 		if (name[0] == '\0') {
-			say(why, whylen, "'@' without a group name");
+			mailotp_errf(why, whylen, "'@' without a group name");
 			r = MAILOTP_ERR_CONFIG;
 			goto out;
 		}
 		if ((group ? ng : nu) == MAILOTP_MAX_ALLOW) {
-			say(why, whylen, "more than %d %s", MAILOTP_MAX_ALLOW,
-			    group ? "groups" : "users");
+			mailotp_errf(why, whylen, "more than %d %s", MAILOTP_MAX_ALLOW,
+			             group ? "groups" : "users");
 			r = MAILOTP_ERR_CONFIG;
 			goto out;
 		}
@@ -683,10 +672,10 @@ static int set_allow(struct mailotp_config *cfg, const struct key *k, const char
 		if (r == MAILOTP_ERR_NOT_FOUND && numeric_id(name, &id))
 			r = 0;
 		if (r != 0) {
-			say(why, whylen, "%s %s: %s", group ? "group" : "user", name,
-			    r == MAILOTP_ERR_NOT_FOUND ? "no such name"
-			    : r == MAILOTP_ERR_NOMEM   ? "out of memory"
-			                               : "lookup failed");
+			mailotp_errf(why, whylen, "%s %s: %s", group ? "group" : "user", name,
+			             r == MAILOTP_ERR_NOT_FOUND ? "no such name"
+			             : r == MAILOTP_ERR_NOMEM   ? "out of memory"
+			                                        : "lookup failed");
 			if (r == MAILOTP_ERR_NOT_FOUND)
 				r = MAILOTP_ERR_CONFIG;
 			goto out;
@@ -697,7 +686,7 @@ static int set_allow(struct mailotp_config *cfg, const struct key *k, const char
 			uids[nu++] = (uid_t)id;
 	}
 	if (nu == 0 && ng == 0) {
-		say(why, whylen, "names no user or group");
+		mailotp_errf(why, whylen, "names no user or group");
 		r = MAILOTP_ERR_CONFIG;
 		goto out;
 	}
@@ -911,8 +900,8 @@ static int apply_defaults(struct mailotp_config *cfg, const unsigned *seen, char
 		if (seen[i] != 0 || keys[i].def == NULL)
 			continue;
 		if ((r = keys[i].set(cfg, &keys[i], keys[i].def, why, sizeof(why))) != 0) {
-			say(err, errlen, "%s: %s: default %s: %s", cfg->path, keys[i].name,
-			    keys[i].def, why);
+			mailotp_errf(err, errlen, "%s: %s: default %s: %s", cfg->path, keys[i].name,
+			             keys[i].def, why);
 			return r;
 		}
 	}
@@ -929,28 +918,30 @@ static int check_whole(const struct mailotp_config *cfg, const unsigned *seen, c
 		if (seen[i] != 0)
 			continue;
 		if (keys[i].need == REQUIRED) {
-			say(err, errlen, "%s: %s: required key missing", cfg->path, keys[i].name);
+			mailotp_errf(err, errlen, "%s: %s: required key missing", cfg->path,
+			             keys[i].name);
 			return MAILOTP_ERR_CONFIG;
 		}
 		if (keys[i].need == REQUIRED_UNLESS_NO_LISTEN &&
 		    strcmp(cfg->reset_listen, "none") != 0) {
-			say(err, errlen, "%s: %s: required key missing (reset_listen is not none)",
-			    cfg->path, keys[i].name);
+			mailotp_errf(err, errlen,
+			             "%s: %s: required key missing (reset_listen is not none)",
+			             cfg->path, keys[i].name);
 			return MAILOTP_ERR_CONFIG;
 		}
 	}
 	if (cfg->smtp_user != NULL && cfg->smtp_password_file == NULL) {
 		(void)find_key("smtp_user", &idx);
-		say(err, errlen, "%s:%u: smtp_user: needs smtp_password_file", cfg->path,
-		    seen[idx]);
+		mailotp_errf(err, errlen, "%s:%u: smtp_user: needs smtp_password_file", cfg->path,
+		             seen[idx]);
 		return MAILOTP_ERR_CONFIG;
 	}
 	if (cfg->reset_request_fields == MAILOTP_FIELDS_REALM_USER_EMAIL &&
 	    cfg->reset_realm_attr == NULL) {
 		(void)find_key("reset_request_fields", &idx);
-		say(err, errlen,
-		    "%s:%u: reset_request_fields: realm,user,email needs reset_realm_attr",
-		    cfg->path, seen[idx]);
+		mailotp_errf(err, errlen,
+		             "%s:%u: reset_request_fields: realm,user,email needs reset_realm_attr",
+		             cfg->path, seen[idx]);
 		return MAILOTP_ERR_CONFIG;
 	}
 	return 0;
@@ -986,25 +977,25 @@ static int parse_line(struct mailotp_config *cfg, char *line, unsigned lineno, u
 		*--end = '\0';
 
 	if ((k = find_key(key, &idx)) == NULL) {
-		say(err, errlen, "%s:%u: %s: unknown key", cfg->path, lineno, name);
+		mailotp_errf(err, errlen, "%s:%u: %s: unknown key", cfg->path, lineno, name);
 		return MAILOTP_ERR_CONFIG;
 	}
 	if (seen[idx] != 0) {
-		say(err, errlen, "%s:%u: %s: repeated (first set on line %u)", cfg->path, lineno,
-		    name, seen[idx]);
+		mailotp_errf(err, errlen, "%s:%u: %s: repeated (first set on line %u)", cfg->path,
+		             lineno, name, seen[idx]);
 		return MAILOTP_ERR_CONFIG;
 	}
 	if (*val == '\0') {
-		say(err, errlen, "%s:%u: %s: missing value", cfg->path, lineno, name);
+		mailotp_errf(err, errlen, "%s:%u: %s: missing value", cfg->path, lineno, name);
 		return MAILOTP_ERR_CONFIG;
 	}
 	if (!value_text_ok(val, &what)) {
-		say(err, errlen, "%s:%u: %s: %s", cfg->path, lineno, name, what);
+		mailotp_errf(err, errlen, "%s:%u: %s: %s", cfg->path, lineno, name, what);
 		return MAILOTP_ERR_CONFIG;
 	}
 	why[0] = '\0';
 	if ((r = k->set(cfg, k, val, why, sizeof(why))) != 0) {
-		say(err, errlen, "%s:%u: %s: %s", cfg->path, lineno, name, why);
+		mailotp_errf(err, errlen, "%s:%u: %s: %s", cfg->path, lineno, name, why);
 		return r;
 	}
 	seen[idx] = lineno;
@@ -1022,32 +1013,32 @@ int mailotp_config_load(const char *path, struct mailotp_config **out, char *err
 	size_t len = 0, skip;
 	int fd = -1, r = MAILOTP_ERR_INVALID;
 
-	say(err, errlen, "%s", "");
+	mailotp_errf(err, errlen, "%s", "");
 	if (path == NULL || out == NULL) {
-		say(err, errlen, "mailotp_config_load: no path");
+		mailotp_errf(err, errlen, "mailotp_config_load: no path");
 		goto out;
 	}
 	*out = NULL;
 	r = MAILOTP_ERR_NOMEM;
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL || (cfg->path = strdup(path)) == NULL) {
-		say(err, errlen, "%s: out of memory", path);
+		mailotp_errf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	r = MAILOTP_ERR_IO;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, "%s: not a regular file", path);
+		mailotp_errf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1; /* now owned by fp */
@@ -1058,16 +1049,17 @@ int mailotp_config_load(const char *path, struct mailotp_config **out, char *err
 		if (r == 0)
 			break;
 		if (r == MAILOTP_ERR_IO) {
-			say(err, errlen, "%s:%u: %s", path, lineno, strerror(errno));
+			mailotp_errf(err, errlen, "%s:%u: %s", path, lineno, strerror(errno));
 			goto out;
 		}
 		if (r == MAILOTP_ERR_TOOBIG || memchr(line, '\0', len) != NULL) {
 			/* still name the key, if the line starts with one */
 			skip = strspn(line, " \t");
 			clean_key(line + skip, strcspn(line + skip, " \t"), name, sizeof(name));
-			say(err, errlen, "%s:%u: %s%s%s", path, lineno, name, name[0] ? ": " : "",
-			    r == MAILOTP_ERR_TOOBIG ? "line longer than 4096 bytes"
-			                            : "line contains a NUL byte");
+			mailotp_errf(err, errlen, "%s:%u: %s%s%s", path, lineno, name,
+			             name[0] ? ": " : "",
+			             r == MAILOTP_ERR_TOOBIG ? "line longer than 4096 bytes"
+			                                     : "line contains a NUL byte");
 			r = MAILOTP_ERR_CONFIG;
 			goto out;
 		}
@@ -1113,25 +1105,26 @@ int mailotp_config_read_secret(const char *path, char **out, char *err, size_t e
 	ssize_t n;
 	int fd = -1, r = MAILOTP_ERR_INVALID;
 
-	say(err, errlen, "%s", "");
+	mailotp_errf(err, errlen, "%s", "");
 	if (path == NULL || out == NULL) {
-		say(err, errlen, "mailotp_config_read_secret: no path");
+		mailotp_errf(err, errlen, "mailotp_config_read_secret: no path");
 		goto out;
 	}
 	*out = NULL;
 	/* sodium_malloc needs the page size that sodium_init records */
 	if (sodium_init() < 0) {
-		say(err, errlen, "%s: libsodium failed to initialise", path);
+		mailotp_errf(err, errlen, "%s: libsodium failed to initialise", path);
 		r = MAILOTP_ERR_CRYPTO;
 		goto out;
 	}
 	/* O_NOFOLLOW: a link could point the daemon, running as root, at any file */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
 		if (errno == ELOOP) {
-			say(err, errlen, "%s: is a symbolic link; name the file itself", path);
+			mailotp_errf(err, errlen, "%s: is a symbolic link; name the file itself",
+			             path);
 			r = MAILOTP_ERR_CONFIG;
 		} else {
-			say(err, errlen, "%s: %s", path, strerror(errno));
+			mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 			r = MAILOTP_ERR_IO;
 		}
 		goto out;
@@ -1139,28 +1132,29 @@ int mailotp_config_read_secret(const char *path, char **out, char *err, size_t e
 	/* fstat, not stat: the mode checked is the mode of the file that is read */
 	r = MAILOTP_ERR_IO;
 	if (fstat(fd, &st) != 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	r = MAILOTP_ERR_CONFIG;
 	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, "%s: not a regular file", path);
+		mailotp_errf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 007) != 0 || (st.st_mode & 020) != 0) {
-		say(err, errlen,
+		mailotp_errf(
+		    err, errlen,
 		    "%s: mode %04o is too open; a secret file must not be accessible to others "
 		    "nor writable by its group (use 0600 or 0640)",
 		    path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > SECRET_MAX) {
-		say(err, errlen, "%s: larger than %d bytes", path, SECRET_MAX);
+		mailotp_errf(err, errlen, "%s: larger than %d bytes", path, SECRET_MAX);
 		goto out;
 	}
 	r = MAILOTP_ERR_NOMEM;
 	if ((buf = sodium_malloc(SECRET_MAX + 2)) == NULL) {
-		say(err, errlen, "%s: out of memory", path);
+		mailotp_errf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	/* read one byte past the limit: the file may have grown since fstat */
@@ -1169,7 +1163,7 @@ int mailotp_config_read_secret(const char *path, char **out, char *err, size_t e
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			say(err, errlen, "%s: %s", path, strerror(errno));
+			mailotp_errf(err, errlen, "%s: %s", path, strerror(errno));
 			r = MAILOTP_ERR_IO;
 			goto out;
 		}
@@ -1179,19 +1173,20 @@ int mailotp_config_read_secret(const char *path, char **out, char *err, size_t e
 	}
 	r = MAILOTP_ERR_CONFIG;
 	if (len > SECRET_MAX) {
-		say(err, errlen, "%s: larger than %d bytes", path, SECRET_MAX);
+		mailotp_errf(err, errlen, "%s: larger than %d bytes", path, SECRET_MAX);
 		goto out;
 	}
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	buf[len] = '\0';
 	if (len == 0) {
-		say(err, errlen, "%s: empty", path);
+		mailotp_errf(err, errlen, "%s: empty", path);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL || memchr(buf, '\r', len) != NULL ||
 	    memchr(buf, '\n', len) != NULL) {
-		say(err, errlen, "%s: contains a NUL, CR or line feed (one line only)", path);
+		mailotp_errf(err, errlen, "%s: contains a NUL, CR or line feed (one line only)",
+		             path);
 		goto out;
 	}
 	*out = buf;

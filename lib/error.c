@@ -6,6 +6,9 @@
 
 #include "mailotp/error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *mailotp_strerror(int err)
 {
 	switch ((enum mailotp_err)err) {
@@ -66,4 +69,15 @@ const char *mailotp_strerror(int err)
 	}
 	/* Outside the switch so that -Wswitch flags a code added without a string. */
 	return "unknown error";
+}
+
+void mailotp_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

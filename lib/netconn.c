@@ -64,19 +64,6 @@ struct mailotp_conn {
 static pthread_mutex_t creds_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct creds *creds_cur;
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int64_t mailotp_conn_now_ms(void)
 {
 	struct timespec ts;
@@ -115,7 +102,7 @@ static int creds_get(const char *ca_file, struct creds **out, char *err, size_t 
 
 	memset(&st, 0, sizeof(st));
 	if (ca_file != NULL && stat(ca_file, &st) != 0) {
-		say(err, errlen, "smtp_ca_file %s: %s", ca_file, strerror(errno));
+		mailotp_errf(err, errlen, "smtp_ca_file %s: %s", ca_file, strerror(errno));
 		return MAILOTP_ERR_CONFIG;
 	}
 	pthread_mutex_lock(&creds_mu);
@@ -141,15 +128,16 @@ static int creds_get(const char *ca_file, struct creds **out, char *err, size_t 
 	if (ca_file != NULL) {
 		n = gnutls_certificate_set_x509_trust_file(k->x, ca_file, GNUTLS_X509_FMT_PEM);
 		if (n <= 0) {
-			say(err, errlen, "smtp_ca_file %s: %s", ca_file,
-			    n < 0 ? gnutls_strerror(n) : "no certificate in it");
+			mailotp_errf(err, errlen, "smtp_ca_file %s: %s", ca_file,
+			             n < 0 ? gnutls_strerror(n) : "no certificate in it");
 			goto fail;
 		}
 	} else {
 		n = gnutls_certificate_set_x509_system_trust(k->x);
 		if (n <= 0) {
-			say(err, errlen, "no system CA certificates (%s); set smtp_ca_file",
-			    n < 0 ? gnutls_strerror(n) : "none found");
+			mailotp_errf(err, errlen,
+			             "no system CA certificates (%s); set smtp_ca_file",
+			             n < 0 ? gnutls_strerror(n) : "none found");
 			goto fail;
 		}
 	}
@@ -168,7 +156,7 @@ static int creds_get(const char *ca_file, struct creds **out, char *err, size_t 
 	return 0;
 fail:
 	if (r == MAILOTP_ERR_NOMEM)
-		say(err, errlen, "TLS: out of memory");
+		mailotp_errf(err, errlen, "TLS: out of memory");
 	creds_free(k);
 	return r;
 }
@@ -199,7 +187,7 @@ static int wait_fd(struct mailotp_conn *c, short events, int64_t deadline,
 		if (tick != NULL && tick->fn != NULL)
 			tick->fn(tick->arg);
 		if ((left = deadline - mailotp_conn_now_ms()) <= 0) {
-			say(err, errlen, "%s: timed out", c->host);
+			mailotp_errf(err, errlen, "%s: timed out", c->host);
 			return MAILOTP_ERR_TIMEOUT;
 		}
 		if (tick != NULL && tick->fn != NULL && left > MAILOTP_CONN_TICK_MS)
@@ -211,7 +199,7 @@ static int wait_fd(struct mailotp_conn *c, short events, int64_t deadline,
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR) {
-			say(err, errlen, "%s: poll: %s", c->host, strerror(errno));
+			mailotp_errf(err, errlen, "%s: poll: %s", c->host, strerror(errno));
 			return MAILOTP_ERR_IO;
 		}
 	}
@@ -241,7 +229,7 @@ static int connect_one(struct mailotp_conn *c, const struct addrinfo *ai, int64_
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0) {
-		say(err, errlen, "%s: socket: %s", c->host, strerror(errno));
+		mailotp_errf(err, errlen, "%s: socket: %s", c->host, strerror(errno));
 		return MAILOTP_ERR_IO;
 	}
 	c->fd = fd;
@@ -262,7 +250,7 @@ static int connect_one(struct mailotp_conn *c, const struct addrinfo *ai, int64_
 	c->loopback = addr_loopback(ai->ai_addr);
 	return 0;
 refused:
-	say(err, errlen, "%s: connect: %s", c->host, strerror(e));
+	mailotp_errf(err, errlen, "%s: connect: %s", c->host, strerror(e));
 	r = MAILOTP_ERR_IO;
 fail:
 	close(fd);
@@ -279,11 +267,11 @@ int mailotp_conn_open(const char *host, const char *port, int64_t deadline,
 
 	*out = NULL;
 	if (host == NULL || port == NULL || strlen(host) >= sizeof(c->host)) {
-		say(err, errlen, "no usable host name");
+		mailotp_errf(err, errlen, "no usable host name");
 		return MAILOTP_ERR_INVALID;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		say(err, errlen, "out of memory");
+		mailotp_errf(err, errlen, "out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	c->fd = -1;
@@ -293,14 +281,15 @@ int mailotp_conn_open(const char *host, const char *port, int64_t deadline,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((g = getaddrinfo(host, port, &hints, &res)) != 0) {
-		say(err, errlen, "%s: cannot resolve: %s", host,
-		    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+		mailotp_errf(err, errlen, "%s: cannot resolve: %s", host,
+		             g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
 		r = MAILOTP_ERR_IO;
 		goto fail;
 	}
 	r = MAILOTP_ERR_IO;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((r = connect_one(c, ai, deadline, err, errlen)) == 0 || r == MAILOTP_ERR_TIMEOUT)
+		if ((r = connect_one(c, ai, deadline, err, errlen)) == 0 ||
+		    r == MAILOTP_ERR_TIMEOUT)
 			break;
 	}
 	freeaddrinfo(res);
@@ -311,6 +300,25 @@ int mailotp_conn_open(const char *host, const char *port, int64_t deadline,
 fail:
 	mailotp_conn_free(c);
 	return r;
+}
+
+/*
+ * After a GnuTLS call returned g < 0: a fatal error becomes the reason;
+ * GNUTLS_E_AGAIN waits for what the session needs (read or write) and
+ * returns 0, as does any other non-fatal result, so the caller repeats the
+ * call.
+ */
+static int tls_again(struct mailotp_conn *c, int g, const char *what, int64_t deadline,
+                     const struct mailotp_conn_tick *tick, char *err, size_t errlen)
+{
+	if (gnutls_error_is_fatal(g)) {
+		mailotp_errf(err, errlen, "%s: TLS %s: %s", c->host, what, gnutls_strerror(g));
+		return MAILOTP_ERR_IO;
+	}
+	if (g != GNUTLS_E_AGAIN)
+		return 0;
+	return wait_fd(c, gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN, deadline, tick,
+	               err, errlen);
 }
 
 /* Turns a failed handshake into a reason, the certificate's problem spelt out. */
@@ -329,13 +337,13 @@ static void tls_reason(struct mailotp_conn *c, int g, char *err, size_t errlen)
 			/* GnuTLS ends its text with ". ". */
 			while (n > 0 && (out.data[n - 1] == ' ' || out.data[n - 1] == '.'))
 				out.data[--n] = '\0';
-			say(err, errlen, "%s: TLS: certificate not trusted: %s", c->host,
-			    (const char *)out.data);
+			mailotp_errf(err, errlen, "%s: TLS: certificate not trusted: %s", c->host,
+			             (const char *)out.data);
 			gnutls_free(out.data);
 			return;
 		}
 	}
-	say(err, errlen, "%s: TLS handshake: %s", c->host, gnutls_strerror(g));
+	mailotp_errf(err, errlen, "%s: TLS handshake: %s", c->host, gnutls_strerror(g));
 }
 
 static bool is_ip_literal(const char *host)
@@ -345,33 +353,34 @@ static bool is_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t deadline,
-                           char *err, size_t errlen)
+int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t deadline, char *err,
+                           size_t errlen)
 {
 	int g, r;
 
 	if (c == NULL || c->tls != NULL)
 		return MAILOTP_ERR_INVALID;
 	if (c->rlen > c->rpos) {
-		say(err, errlen, "%s: the server sent data before the TLS handshake", c->host);
+		mailotp_errf(err, errlen, "%s: the server sent data before the TLS handshake",
+		             c->host);
 		return MAILOTP_ERR_IO;
 	}
 	if ((r = creds_get(ca_file, &c->creds, err, errlen)) != 0)
 		return r;
 	if (gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL) != GNUTLS_E_SUCCESS) {
 		c->tls = NULL;
-		say(err, errlen, "TLS: out of memory");
+		mailotp_errf(err, errlen, "TLS: out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	/* The system's policy (/etc/gnutls/config), minus anything older than TLS 1.2. */
-	if ((g = gnutls_set_default_priority_append(c->tls, "-VERS-TLS1.1:-VERS-TLS1.0:-VERS-SSL3.0",
-	                                            NULL, 0)) != GNUTLS_E_SUCCESS ||
+	if ((g = gnutls_set_default_priority_append(
+	         c->tls, "-VERS-TLS1.1:-VERS-TLS1.0:-VERS-SSL3.0", NULL, 0)) != GNUTLS_E_SUCCESS ||
 	    (g = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->creds->x)) !=
 	        GNUTLS_E_SUCCESS ||
 	    (!is_ip_literal(c->host) &&
 	     (g = gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, c->host, strlen(c->host))) !=
 	         GNUTLS_E_SUCCESS)) {
-		say(err, errlen, "TLS set-up: %s", gnutls_strerror(g));
+		mailotp_errf(err, errlen, "TLS set-up: %s", gnutls_strerror(g));
 		return MAILOTP_ERR_IO;
 	}
 	/* The name (or address) the certificate must carry: the one we were given. */
@@ -379,7 +388,7 @@ int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t 
 	gnutls_transport_set_int(c->tls, c->fd);
 	for (;;) {
 		if (mailotp_conn_now_ms() >= deadline) {
-			say(err, errlen, "%s: TLS handshake timed out", c->host);
+			mailotp_errf(err, errlen, "%s: TLS handshake timed out", c->host);
 			return MAILOTP_ERR_TIMEOUT;
 		}
 		g = gnutls_handshake(c->tls);
@@ -391,9 +400,7 @@ int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t 
 			tls_reason(c, g, err, errlen);
 			return MAILOTP_ERR_IO;
 		}
-		if (g == GNUTLS_E_AGAIN &&
-		    (r = wait_fd(c, gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN, deadline,
-		                 NULL, err, errlen)) != 0)
+		if ((r = tls_again(c, g, "handshake", deadline, NULL, err, errlen)) != 0)
 			return r;
 	}
 }
@@ -406,26 +413,20 @@ int mailotp_conn_write(struct mailotp_conn *c, const void *buf, size_t len, int6
 	int r;
 
 	if (c->tls != NULL && !c->tls_up) {
-		say(err, errlen, "%s: TLS was not established", c->host);
+		mailotp_errf(err, errlen, "%s: TLS was not established", c->host);
 		return MAILOTP_ERR_IO;
 	}
 	while (len > 0) {
 		if (mailotp_conn_now_ms() >= deadline) {
-			say(err, errlen, "%s: timed out", c->host);
+			mailotp_errf(err, errlen, "%s: timed out", c->host);
 			return MAILOTP_ERR_TIMEOUT;
 		}
 		if (c->tls != NULL) {
 			n = gnutls_record_send(c->tls, p, len);
 			if (n < 0) {
-				if (gnutls_error_is_fatal((int)n)) {
-					say(err, errlen, "%s: TLS send: %s", c->host,
-					    gnutls_strerror((int)n));
-					return MAILOTP_ERR_IO;
-				}
 				/* GnuTLS wants the same call repeated once the socket allows. */
-				if (n == GNUTLS_E_AGAIN &&
-				    (r = wait_fd(c, gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN,
-				                 deadline, tick, err, errlen)) != 0)
+				if ((r = tls_again(c, (int)n, "send", deadline, tick, err,
+				                   errlen)) != 0)
 					return r;
 				continue;
 			}
@@ -435,9 +436,11 @@ int mailotp_conn_write(struct mailotp_conn *c, const void *buf, size_t len, int6
 				if (errno == EINTR)
 					continue;
 				if (errno != EAGAIN && errno != EWOULDBLOCK) {
-					say(err, errlen, "%s: send: %s", c->host, strerror(errno));
-					return errno == EPIPE || errno == ECONNRESET ? MAILOTP_ERR_CLOSED
-					                                             : MAILOTP_ERR_IO;
+					mailotp_errf(err, errlen, "%s: send: %s", c->host,
+					             strerror(errno));
+					return errno == EPIPE || errno == ECONNRESET
+					           ? MAILOTP_ERR_CLOSED
+					           : MAILOTP_ERR_IO;
 				}
 				if ((r = wait_fd(c, POLLOUT, deadline, tick, err, errlen)) != 0)
 					return r;
@@ -458,7 +461,7 @@ static int fill(struct mailotp_conn *c, int64_t deadline, const struct mailotp_c
 	int r;
 
 	if (c->tls != NULL && !c->tls_up) {
-		say(err, errlen, "%s: TLS was not established", c->host);
+		mailotp_errf(err, errlen, "%s: TLS was not established", c->host);
 		return MAILOTP_ERR_IO;
 	}
 	if (c->rpos > 0) {
@@ -469,22 +472,17 @@ static int fill(struct mailotp_conn *c, int64_t deadline, const struct mailotp_c
 	for (;;) {
 		/* Also bounds a run of non-fatal TLS warnings, which do not wait. */
 		if (mailotp_conn_now_ms() >= deadline) {
-			say(err, errlen, "%s: timed out", c->host);
+			mailotp_errf(err, errlen, "%s: timed out", c->host);
 			return MAILOTP_ERR_TIMEOUT;
 		}
 		if (c->tls != NULL) {
-			n = gnutls_record_recv(c->tls, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
+			n = gnutls_record_recv(c->tls, c->rbuf + c->rlen,
+			                       sizeof(c->rbuf) - c->rlen);
 			if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
 				goto closed;
 			if (n < 0) {
-				if (gnutls_error_is_fatal((int)n)) {
-					say(err, errlen, "%s: TLS receive: %s", c->host,
-					    gnutls_strerror((int)n));
-					return MAILOTP_ERR_IO;
-				}
-				if (n == GNUTLS_E_AGAIN &&
-				    (r = wait_fd(c, gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN,
-				                 deadline, tick, err, errlen)) != 0)
+				if ((r = tls_again(c, (int)n, "receive", deadline, tick, err,
+				                   errlen)) != 0)
 					return r;
 				continue;
 			}
@@ -498,7 +496,8 @@ static int fill(struct mailotp_conn *c, int64_t deadline, const struct mailotp_c
 				if (errno == ECONNRESET)
 					goto closed;
 				if (errno != EAGAIN && errno != EWOULDBLOCK) {
-					say(err, errlen, "%s: recv: %s", c->host, strerror(errno));
+					mailotp_errf(err, errlen, "%s: recv: %s", c->host,
+					             strerror(errno));
 					return MAILOTP_ERR_IO;
 				}
 				if ((r = wait_fd(c, POLLIN, deadline, tick, err, errlen)) != 0)
@@ -510,7 +509,7 @@ static int fill(struct mailotp_conn *c, int64_t deadline, const struct mailotp_c
 		return 0;
 	}
 closed:
-	say(err, errlen, "%s: the server closed the connection", c->host);
+	mailotp_errf(err, errlen, "%s: the server closed the connection", c->host);
 	return MAILOTP_ERR_CLOSED;
 }
 
@@ -529,8 +528,9 @@ int mailotp_conn_read_line(struct mailotp_conn *c, char *line, size_t cap, size_
 			if (n > 0 && start[n - 1] == '\r')
 				n--;
 			if (n >= cap) {
-				say(err, errlen, "%s: a reply line of %zu bytes (at most %zu)", c->host,
-				    n, cap - 1);
+				mailotp_errf(err, errlen,
+				             "%s: a reply line of %zu bytes (at most %zu)", c->host,
+				             n, cap - 1);
 				return MAILOTP_ERR_TOOBIG;
 			}
 			memcpy(line, start, n);
@@ -541,7 +541,8 @@ int mailotp_conn_read_line(struct mailotp_conn *c, char *line, size_t cap, size_
 		}
 		/* More than cap bytes without a LF cannot fit, even if the last is a CR. */
 		if (c->rlen - c->rpos > cap || (c->rpos == 0 && c->rlen == sizeof(c->rbuf))) {
-			say(err, errlen, "%s: a reply line longer than %zu bytes", c->host, cap - 1);
+			mailotp_errf(err, errlen, "%s: a reply line longer than %zu bytes", c->host,
+			             cap - 1);
 			return MAILOTP_ERR_TOOBIG;
 		}
 		if ((r = fill(c, deadline, tick, err, errlen)) != 0)

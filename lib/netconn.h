@@ -38,7 +38,7 @@ int64_t mailotp_conn_now_ms(void);
  * timeouts, not by the deadline.
  */
 int mailotp_conn_open(const char *host, const char *port, int64_t deadline,
-		      struct mailotp_conn **out, char *err, size_t errlen) MAILOTP_MUST_CHECK;
+                      struct mailotp_conn **out, char *err, size_t errlen) MAILOTP_MUST_CHECK;
 
 /*
  * Runs a TLS handshake on the connection, verifying the server's
@@ -47,21 +47,21 @@ int mailotp_conn_open(const char *host, const char *port, int64_t deadline,
  * matched against the certificate's IP addresses). Fails if bytes are
  * already buffered: they came in clear before the handshake.
  */
-int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t deadline,
-			   char *err, size_t errlen) MAILOTP_MUST_CHECK;
+int mailotp_conn_start_tls(struct mailotp_conn *c, const char *ca_file, int64_t deadline, char *err,
+                           size_t errlen) MAILOTP_MUST_CHECK;
 
 /* Sends all len bytes. tick may be NULL. */
 int mailotp_conn_write(struct mailotp_conn *c, const void *buf, size_t len, int64_t deadline,
-		       const struct mailotp_conn_tick *tick, char *err,
-		       size_t errlen) MAILOTP_MUST_CHECK;
+                       const struct mailotp_conn_tick *tick, char *err,
+                       size_t errlen) MAILOTP_MUST_CHECK;
 
 /*
  * Reads one line into line (NUL-terminated, without its CR LF; the line
  * must fit in cap - 1 bytes) and its length into *len. tick may be NULL.
  */
 int mailotp_conn_read_line(struct mailotp_conn *c, char *line, size_t cap, size_t *len,
-			   int64_t deadline, const struct mailotp_conn_tick *tick, char *err,
-			   size_t errlen) MAILOTP_MUST_CHECK;
+                           int64_t deadline, const struct mailotp_conn_tick *tick, char *err,
+                           size_t errlen) MAILOTP_MUST_CHECK;
 
 /* Bytes received and not yet returned by mailotp_conn_read_line. */
 size_t mailotp_conn_buffered(const struct mailotp_conn *c);

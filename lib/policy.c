@@ -174,19 +174,6 @@ static const char *const builtin[] = {
     "tarou",
 };
 
-static void say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Decodes the UTF-8 sequence at s (n > 0 bytes left) into *cp. Returns its
  * length, or 0 when it is malformed: truncated, overlong, a surrogate or
@@ -293,7 +280,7 @@ static int deny_load(struct mailotp_policy *p, const char *path, char *err, size
 	int r;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		say(err, errlen, "password_denylist %s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "password_denylist %s: %s", path, strerror(errno));
 		r = MAILOTP_ERR_IO;
 		goto out;
 	}
@@ -331,7 +318,7 @@ static int deny_load(struct mailotp_policy *p, const char *path, char *err, size
 		poollen += fold(line, len, pool + poollen) + 1;
 	}
 	if (ferror(f)) {
-		say(err, errlen, "password_denylist %s: %s", path, strerror(errno));
+		mailotp_errf(err, errlen, "password_denylist %s: %s", path, strerror(errno));
 		r = MAILOTP_ERR_IO;
 		goto out;
 	}
@@ -352,7 +339,7 @@ static int deny_load(struct mailotp_policy *p, const char *path, char *err, size
 	r = 0;
 	goto out;
 nomem:
-	say(err, errlen, "password_denylist %s: out of memory", path);
+	mailotp_errf(err, errlen, "password_denylist %s: out of memory", path);
 	r = MAILOTP_ERR_NOMEM;
 out:
 	free(off);
@@ -374,12 +361,12 @@ int mailotp_policy_new(const struct mailotp_config *cfg, struct mailotp_policy *
 	if (out != NULL)
 		*out = NULL;
 	if (cfg == NULL || out == NULL) {
-		say(err, errlen, "password policy: no configuration");
+		mailotp_errf(err, errlen, "password policy: no configuration");
 		r = MAILOTP_ERR_INVALID;
 		goto out;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		say(err, errlen, "password policy: out of memory");
+		mailotp_errf(err, errlen, "password policy: out of memory");
 		r = MAILOTP_ERR_NOMEM;
 		goto out;
 	}

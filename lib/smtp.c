@@ -40,8 +40,8 @@
 
 #define LINE_MAX_REPLY 1024 /* RFC 5321 allows 512; some EHLO lines are longer */
 #define REPLY_LINES_MAX 100
-#define TEXT_MAX 160        /* the part of a reply kept for errors and logs */
-#define MSG_LINE_MAX 998    /* RFC 5322 2.1.1 */
+#define TEXT_MAX 160     /* the part of a reply kept for errors and logs */
+#define MSG_LINE_MAX 998 /* RFC 5322 2.1.1 */
 #define POOL_MAX 8
 #define POOL_IDLE_MS 60000 /* well under the 5 minutes servers wait (RFC 5321 4.5.3.2.7) */
 
@@ -80,19 +80,6 @@ struct reply {
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct session *pool[POOL_MAX];
 static size_t pool_n;
-
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc = MAILOTP_ERR_INTERNAL;
@@ -192,7 +179,8 @@ static int target_parse(const char *url, struct target *t, char *err, size_t err
 	}
 	return 0;
 bad:
-	say(err, errlen, "must be smtp://HOST[:PORT][/EHLO-NAME] or smtps://HOST[:PORT][/EHLO-NAME]");
+	mailotp_errf(err, errlen,
+	             "must be smtp://HOST[:PORT][/EHLO-NAME] or smtps://HOST[:PORT][/EHLO-NAME]");
 	return MAILOTP_ERR_CONFIG;
 }
 
@@ -219,7 +207,8 @@ static void settings_key(const struct mailotp_config *cfg, unsigned char key[16]
 	crypto_generichash_update(&st, &mode, 1);
 	for (i = 0; i < 4; i++)
 		/* With its NUL, so that no two lists hash alike. */
-		crypto_generichash_update(&st, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
+		crypto_generichash_update(&st, (const unsigned char *)parts[i],
+		                          strlen(parts[i]) + 1);
 	crypto_generichash_final(&st, key, 16);
 }
 
@@ -286,7 +275,7 @@ static int reply_read(struct dialogue *d, struct reply *rep, unsigned *caps)
 			return 0;
 	}
 malformed:
-	say(d->err, d->errlen, "SMTP failed: a malformed reply from %s", d->host);
+	mailotp_errf(d->err, d->errlen, "SMTP failed: a malformed reply from %s", d->host);
 	return MAILOTP_ERR_PROTO;
 }
 
@@ -316,10 +305,11 @@ static int conn_failed(int r, char *err, size_t errlen)
 static int refused(struct dialogue *d, const struct reply *rep, const char *to)
 {
 	if (rep->code / 100 != 4 && rep->code / 100 != 5) {
-		say(d->err, d->errlen, "SMTP failed: unexpected reply to %s: %s", to, rep->text);
+		mailotp_errf(d->err, d->errlen, "SMTP failed: unexpected reply to %s: %s", to,
+		             rep->text);
 		return MAILOTP_ERR_SMTP;
 	}
-	say(d->err, d->errlen, "SMTP server refused %s: %s", to, rep->text);
+	mailotp_errf(d->err, d->errlen, "SMTP server refused %s: %s", to, rep->text);
 	return MAILOTP_ERR_SMTP_REFUSED;
 }
 
@@ -376,10 +366,10 @@ static int starttls(struct dialogue *d, const struct mailotp_config *cfg, const 
 	 * come over TLS (CVE-2011-0411 and its kin): give up.
 	 */
 	if (mailotp_conn_buffered(d->s->c) > 0) {
-		say(d->err, d->errlen,
-		    "SMTP failed: %s sent more after its 220 to STARTTLS (refused: an "
-		    "injection before TLS)",
-		    t->host);
+		mailotp_errf(d->err, d->errlen,
+		             "SMTP failed: %s sent more after its 220 to STARTTLS (refused: an "
+		             "injection before TLS)",
+		             t->host);
 		return MAILOTP_ERR_SMTP;
 	}
 	if ((r = mailotp_conn_start_tls(d->s->c, cfg->smtp_ca_file, d->deadline, d->err,
@@ -409,19 +399,21 @@ static int auth(struct dialogue *d, const struct mailotp_config *cfg, const char
 	int r = MAILOTP_ERR_NOMEM, step;
 
 	if (!mailotp_conn_is_tls(d->s->c) && !mailotp_conn_is_loopback(d->s->c)) {
-		say(d->err, d->errlen,
+		mailotp_errf(
+		    d->err, d->errlen,
 		    "SMTP failed: smtp_user is set but the connection is not encrypted; the "
 		    "password is only sent over TLS or to a loopback address "
 		    "(smtp_starttls yes, or smtps://)");
 		return MAILOTP_ERR_SMTP;
 	}
 	if ((d->s->caps & (CAP_AUTH_PLAIN | CAP_AUTH_LOGIN)) == 0) {
-		say(d->err, d->errlen,
+		mailotp_errf(
+		    d->err, d->errlen,
 		    "SMTP failed: smtp_user is set but the server offers no AUTH PLAIN or LOGIN");
 		return MAILOTP_ERR_SMTP;
 	}
 	if (ulen > 1024 || plen > 1024) {
-		say(d->err, d->errlen, "SMTP: smtp_user or its password is too long");
+		mailotp_errf(d->err, d->errlen, "SMTP: smtp_user or its password is too long");
 		return MAILOTP_ERR_INVALID;
 	}
 	rawlen = ulen + plen + 2;
@@ -457,7 +449,7 @@ static int auth(struct dialogue *d, const struct mailotp_config *cfg, const char
 	r = rep.code == 235 ? 0 : refused(d, &rep, "AUTH");
 out:
 	if (r == MAILOTP_ERR_NOMEM)
-		say(d->err, d->errlen, "SMTP: out of memory");
+		mailotp_errf(d->err, d->errlen, "SMTP: out of memory");
 	if (raw != NULL) {
 		sodium_memzero(raw, rawlen);
 		free(raw);
@@ -482,20 +474,21 @@ static void session_quit(struct session *s)
 {
 	if (s == NULL)
 		return;
-	if (mailotp_conn_write(s->c, "QUIT\r\n", 6, mailotp_conn_now_ms() + 50, NULL, NULL, 0) != 0) {
+	if (mailotp_conn_write(s->c, "QUIT\r\n", 6, mailotp_conn_now_ms() + 50, NULL, NULL, 0) !=
+	    0) {
 		/* Gone already: nothing to say goodbye to. */
 	}
 	session_free(s);
 }
 
-static int session_open(struct dialogue *d, const struct mailotp_config *cfg,
-                        const char *password, const struct target *t)
+static int session_open(struct dialogue *d, const struct mailotp_config *cfg, const char *password,
+                        const struct target *t)
 {
 	struct reply rep;
 	int r;
 
 	if ((d->s = calloc(1, sizeof(*d->s))) == NULL) {
-		say(d->err, d->errlen, "SMTP: out of memory");
+		mailotp_errf(d->err, d->errlen, "SMTP: out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	settings_key(cfg, d->s->key);
@@ -514,8 +507,9 @@ static int session_open(struct dialogue *d, const struct mailotp_config *cfg,
 			if ((r = starttls(d, cfg, t)) != 0)
 				return r;
 		} else if (cfg->smtp_starttls == MAILOTP_TLS_YES) {
-			say(d->err, d->errlen,
-			    "SMTP failed: %s does not offer STARTTLS (smtp_starttls yes)", t->host);
+			mailotp_errf(d->err, d->errlen,
+			             "SMTP failed: %s does not offer STARTTLS (smtp_starttls yes)",
+			             t->host);
 			return MAILOTP_ERR_SMTP;
 		}
 	}
@@ -544,7 +538,8 @@ static struct session *pool_take(const unsigned char key[16])
 	for (i = pool_n; i-- > 0;) {
 		if (sodium_memcmp(pool[i]->key, key, 16) == 0) {
 			s = pool[i];
-			memmove(pool + i, pool + i + 1, (pool_n - i - 1) * sizeof(struct session *));
+			memmove(pool + i, pool + i + 1,
+			        (pool_n - i - 1) * sizeof(struct session *));
 			pool_n--;
 			break;
 		}
@@ -606,7 +601,7 @@ static int payload_build(const char *msg, char **out, size_t *outlen, char *err,
 			goto bad;
 	}
 	if ((p = malloc(len + dots + 6)) == NULL) {
-		say(err, errlen, "SMTP: out of memory");
+		mailotp_errf(err, errlen, "SMTP: out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	for (i = 0, col = 0; i < len; i++) {
@@ -627,8 +622,9 @@ static int payload_build(const char *msg, char **out, size_t *outlen, char *err,
 	*outlen = n;
 	return 0;
 bad:
-	say(err, errlen, "SMTP: the message is not CRLF text (a bare CR or LF, or a line over "
-	                 "998 octets): not sent");
+	mailotp_errf(err, errlen,
+	             "SMTP: the message is not CRLF text (a bare CR or LF, or a line over "
+	             "998 octets): not sent");
 	return MAILOTP_ERR_INVALID;
 }
 
@@ -655,7 +651,7 @@ static int transact(struct dialogue *d, const char *from, const char *const *rcp
 	*fresh_fail = false;
 	*withheld = false;
 	if ((cmds = malloc(cap)) == NULL) {
-		say(d->err, d->errlen, "SMTP: out of memory");
+		mailotp_errf(d->err, d->errlen, "SMTP: out of memory");
 		return MAILOTP_ERR_NOMEM;
 	}
 	/* Addresses were checked (mailotp_addr_valid): no CR, LF, '<' or '>'. */
@@ -719,7 +715,8 @@ static int transact(struct dialogue *d, const char *from, const char *const *rcp
 	}
 	if (gate != NULL && (r = gate->ask(gate->arg)) != 0) {
 		*withheld = true;
-		say(d->err, d->errlen, "SMTP: message withheld after DATA (nothing delivered)");
+		mailotp_errf(d->err, d->errlen,
+		             "SMTP: message withheld after DATA (nothing delivered)");
 		goto out;
 	}
 	if ((r = mailotp_conn_write(d->s->c, payload, paylen, d->deadline, d->tick, d->err,
@@ -758,17 +755,18 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 	/* Addresses end up in MAIL FROM / RCPT TO lines: no CR, LF, '<' or '>' may pass. */
 	if (cfg == NULL || message == NULL || rcpt == NULL || nrcpt == 0 || nrcpt > 100 ||
 	    !mailotp_addr_valid(cfg->mail_from)) {
-		say(err, errlen, "SMTP: no recipient or an invalid mail_from");
+		mailotp_errf(err, errlen, "SMTP: no recipient or an invalid mail_from");
 		goto out;
 	}
 	for (i = 0; i < nrcpt; i++) {
 		if (!mailotp_addr_valid(rcpt[i])) {
-			say(err, errlen, "SMTP: recipient %zu is not a valid address", i + 1);
+			mailotp_errf(err, errlen, "SMTP: recipient %zu is not a valid address",
+			             i + 1);
 			goto out;
 		}
 	}
 	if ((r = mailotp_mail_global_init()) != 0) {
-		say(err, errlen, "SMTP: cannot initialise GnuTLS");
+		mailotp_errf(err, errlen, "SMTP: cannot initialise GnuTLS");
 		goto out;
 	}
 	if ((r = target_parse(cfg->smtp_url, &t, err, errlen)) != 0) {
@@ -779,7 +777,8 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
 		goto out;
 	settings_key(cfg, key);
 	d.host = t.host;
-	d.deadline = mailotp_conn_now_ms() + 1000 * (int64_t)(cfg->smtp_timeout > 0 ? cfg->smtp_timeout : 10);
+	d.deadline = mailotp_conn_now_ms() +
+	             1000 * (int64_t)(cfg->smtp_timeout > 0 ? cfg->smtp_timeout : 10);
 	d.err = err;
 	d.errlen = errlen;
 	if (gate != NULL && gate->tick != NULL) {
@@ -835,13 +834,14 @@ int mailotp_smtp_probe(const struct mailotp_config *cfg, const char *smtp_passwo
 	if (cfg == NULL)
 		return MAILOTP_ERR_INVALID;
 	if ((r = mailotp_mail_global_init()) != 0) {
-		say(err, errlen, "SMTP: cannot initialise GnuTLS");
+		mailotp_errf(err, errlen, "SMTP: cannot initialise GnuTLS");
 		return r;
 	}
 	if (target_parse(cfg->smtp_url, &t, err, errlen) != 0)
 		return MAILOTP_ERR_SMTP;
 	d.host = t.host;
-	d.deadline = mailotp_conn_now_ms() + 1000 * (int64_t)(cfg->smtp_timeout > 0 ? cfg->smtp_timeout : 10);
+	d.deadline = mailotp_conn_now_ms() +
+	             1000 * (int64_t)(cfg->smtp_timeout > 0 ? cfg->smtp_timeout : 10);
 	d.err = err;
 	d.errlen = errlen;
 	if ((r = session_open(&d, cfg, smtp_password, &t)) == 0 &&

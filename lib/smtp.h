@@ -15,7 +15,8 @@
 #include "config.h"
 #include "mailotp/error.h"
 
-/* Initialises the TLS library once; call before any thread starts. Returns 0 or MAILOTP_ERR_INTERNAL. */
+/* Initialises the TLS library once; call before any thread starts. Returns 0 or
+ * MAILOTP_ERR_INTERNAL. */
 int mailotp_mail_global_init(void) MAILOTP_MUST_CHECK;
 
 /*
@@ -56,9 +57,9 @@ struct mailotp_mail_gate {
  * server's reply where there is one; never the message or a password.
  */
 int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_password,
-		      const char *const *rcpt, size_t nrcpt, const char *message,
-		      const struct mailotp_mail_gate *gate, char *err,
-		      size_t errlen) MAILOTP_MUST_CHECK;
+                      const char *const *rcpt, size_t nrcpt, const char *message,
+                      const struct mailotp_mail_gate *gate, char *err,
+                      size_t errlen) MAILOTP_MUST_CHECK;
 
 /*
  * Connects to the SMTP server, does the greeting, STARTTLS and AUTH as
@@ -66,6 +67,6 @@ int mailotp_smtp_send(const struct mailotp_config *cfg, const char *smtp_passwor
  * mailotp_smtp_send.
  */
 int mailotp_smtp_probe(const struct mailotp_config *cfg, const char *smtp_password, char *err,
-		       size_t errlen) MAILOTP_MUST_CHECK;
+                       size_t errlen) MAILOTP_MUST_CHECK;
 
 #endif /* MAILOTP_SMTP_H */

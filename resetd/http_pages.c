@@ -33,7 +33,7 @@ enum txt {
 	T_POLICY,
 	T_TITLE_DONE,
 	T_DONE,
-		T_BACK,
+	T_BACK,
 	T_BACK_LOGIN,
 	T_TITLE_BAD_TOKEN,
 	T_BAD_TOKEN,
@@ -99,7 +99,7 @@ static const struct {
                 "been sent to your registered address.",
                 "新しいパスワードを設定しました。次回から新しいパスワードでログインしてくだ"
                 "さい。登録メールアドレスあてに通知を送信しました。"},
-        [T_BACK] = {"Back to the start page", "最初の画面へ戻る"},
+    [T_BACK] = {"Back to the start page", "最初の画面へ戻る"},
     [T_BACK_LOGIN] = {"Back to the login page", "ログイン画面へ戻る"},
     [T_TITLE_BAD_TOKEN] = {"This link cannot be used", "このURLは使用できません"},
     [T_BAD_TOKEN] = {"The link is wrong, has expired or has already been used. Please "
@@ -493,7 +493,7 @@ static void page_message(struct sbuf *b, const struct mailotpd_page_in *in, enum
 	sb_str(b, p == MAILOTPD_PAGE_RESET_DONE ? "<p>" : "<p class=\"error\" role=\"alert\">");
 	sb_html(b, tx(in->lang, pages[p].text));
 	sb_str(b, "</p>\n");
-		/* The completion page leads back to the login (seed 002's
+	/* The completion page leads back to the login (seed 002's
 	 * 「ログイン画面へ戻る」) when the site says where that is. */
 	if (p == MAILOTPD_PAGE_RESET_DONE && in->cfg->reset_login_url != NULL) {
 		sb_str(b, "<p><a href=\"");

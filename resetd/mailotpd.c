@@ -208,8 +208,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mailotp_log(LOG_NOTICE, "mailotpd %s ready: config %s, pam socket %s", PACKAGE_VERSION,
-	            path,
-	            pam_from_systemd ? "passed by systemd (fd 3)" : ctx->cfg->pam_socket);
+	            path, pam_from_systemd ? "passed by systemd (fd 3)" : ctx->cfg->pam_socket);
 	(void)mailotpd_notify("READY=1");
 
 	for (;;) {

@@ -13,6 +13,8 @@
 #ifndef MAILOTP_ERROR_H
 #define MAILOTP_ERROR_H
 
+#include <stddef.h>
+
 enum mailotp_err {
 	MAILOTP_OK = 0,
 	MAILOTP_ERR_INTERNAL = -1,      /* a bug or an impossible state */
@@ -45,6 +47,13 @@ enum mailotp_err {
 
 /* Returns a static English description of an error code; never NULL. */
 const char *mailotp_strerror(int err);
+
+/*
+ * Writes a formatted reason into err (errlen bytes, always NUL-terminated,
+ * truncated if need be); does nothing when err is NULL or errlen is 0.
+ */
+void mailotp_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #if defined(__GNUC__)
 #define MAILOTP_MUST_CHECK __attribute__((warn_unused_result))
