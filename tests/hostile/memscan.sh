@@ -170,21 +170,14 @@ pending "code (st*r, pending in the table)" "$STAR_CODE"
 scan_step "while st*r's code pends"
 
 # --- hanako: a reset through the web pages
-J="$TB_DIR/jar" B="$TB_DIR/b"
-page() { curl -sS -c "$J" -b "$J" -H 'X-Forwarded-For: 198.51.100.7' -o "$B" -w '%{http_code}' "$@"; }
-csrf() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$B"; }
-page "$U/" >/dev/null
-page --data-urlencode "csrf=$(csrf)" --data-urlencode email=hanako@example.org \
-	--data-urlencode email_confirm=hanako@example.org "$U/request" >/dev/null
-tb_mail_wait hanako@example.org 1 >/dev/null 2>&1
-link=$(tb_mail_last hanako@example.org | grep -o "http[^ ]*/reset?token=[A-Za-z0-9_-]*" | tail -n 1)
+link=$(tb_web_reset_link "$U" hanako@example.org)
 TOKEN=${link#*token=}
 like "$TOKEN" '^[A-Za-z0-9_-]{40,}$' "hanako gets a reset link by mail"
 secret "reset token" "$TOKEN"
-code=$(page "$link")
+code=$(tb_web_page "$link")
 scan_step "after the reset page was opened from the link (answer $code)"
 NEWPW_H="Maple-Harbor-$(random_digits 5)"
-code=$(page --data-urlencode "csrf=$(csrf)" --data-urlencode "token=$TOKEN" \
+code=$(tb_web_page --data-urlencode "csrf=$(tb_web_csrf)" --data-urlencode "token=$TOKEN" \
 	--data-urlencode "password=$NEWPW_H" --data-urlencode "password_confirm=$NEWPW_H" "$U/reset")
 is "$code" 200 "hanako sets a new password through the reset page"
 secret "reset token (used up)" "$TOKEN"

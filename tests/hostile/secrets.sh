@@ -51,19 +51,12 @@ pam_run mailotp carol auth 'Carol-Wr0ng-Guess!'
 is "$PAM_RESULT" PAM_AUTH_ERR "carol's wrong password is refused"
 
 # --- a reset through the web pages (hanako)
-J="$TB_DIR/jar" B="$TB_DIR/b"
-page() { curl -sS -c "$J" -b "$J" -H 'X-Forwarded-For: 198.51.100.7' -o "$B" -w '%{http_code}' "$@"; }
-csrf() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$B"; }
-page "$U/" >/dev/null
-page --data-urlencode "csrf=$(csrf)" --data-urlencode email=hanako@example.org \
-	--data-urlencode email_confirm=hanako@example.org "$U/request" >/dev/null
-tb_mail_wait hanako@example.org 1 >/dev/null 2>&1
-link=$(tb_mail_last hanako@example.org | grep -o "http[^ ]*/reset?token=[A-Za-z0-9_-]*" | tail -n 1)
+link=$(tb_web_reset_link "$U" hanako@example.org)
 like "$link" "^$U/reset\\?token=" "hanako gets a reset link by mail"
 NEWPW_H='Maple-Harbor-4412'
 secret "new password (reset page)" "$NEWPW_H"
-page "$link" >/dev/null
-code=$(page --data-urlencode "csrf=$(csrf)" --data-urlencode "token=${link#*token=}" \
+tb_web_page "$link" >/dev/null
+code=$(tb_web_page --data-urlencode "csrf=$(tb_web_csrf)" --data-urlencode "token=${link#*token=}" \
 	--data-urlencode "password=$NEWPW_H" --data-urlencode "password_confirm=$NEWPW_H" "$U/reset")
 is "$code" 200 "hanako sets a new password through the reset page"
 pam_run mailotp hanako auth "$NEWPW_H" @CODE:hanako@example.org

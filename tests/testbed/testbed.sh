@@ -756,6 +756,32 @@ tb_start_stack() {
 	tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
 }
 
+# tb_web_page URL [curl options]...: one request to the reset pages with
+# the cookie jar $TB_DIR/web.jar, as client 198.51.100.7 (X-Forwarded-For:
+# the daemon must list 127.0.0.1 in reset_trusted_proxies); the body goes
+# to $TB_DIR/web.body (a file, so that it works in $(...) too), the HTTP
+# status is printed.
+tb_web_page() {
+	curl -sS -c "$TB_DIR/web.jar" -b "$TB_DIR/web.jar" -H 'X-Forwarded-For: 198.51.100.7' \
+		-o "$TB_DIR/web.body" -w '%{http_code}' "$@"
+}
+
+# tb_web_csrf: the CSRF form value of the last page tb_web_page fetched.
+tb_web_csrf() {
+	sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$TB_DIR/web.body"
+}
+
+# tb_web_reset_link BASE ADDRESS: asks for a reset link for ADDRESS through
+# the request form at BASE, waits for the mail and prints the link (empty
+# when none came).
+tb_web_reset_link() {
+	tb_web_page "$1/" >/dev/null
+	tb_web_page --data-urlencode "csrf=$(tb_web_csrf)" --data-urlencode "email=$2" \
+		--data-urlencode "email_confirm=$2" "$1/request" >/dev/null
+	tb_mail_wait "$2" 1 >/dev/null 2>&1
+	tb_mail_last "$2" | grep -o "http[^ ]*/reset?token=[A-Za-z0-9_-]*" | tail -n 1
+}
+
 # tb_stop_daemon: SIGTERM mailotpd and wait; its exit status is left in
 # TB_DAEMON_STATUS (143 or 137 means it died of the signal).
 tb_stop_daemon() {
