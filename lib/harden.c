@@ -4,6 +4,7 @@
 #include "harden.h"
 
 #include <malloc.h>
+#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -27,4 +28,12 @@ void mailotp_harden_process(void)
 	 * to the kernel when freed.
 	 */
 	(void)mallopt(M_PERTURB, FREED_FILL);
+}
+
+/* Not inlined, so that its array lies below the caller's frame. */
+__attribute__((noinline)) void mailotp_burn_stack(void)
+{
+	unsigned char area[MAILOTP_BURN_STACK];
+
+	sodium_memzero(area, sizeof(area));
 }

@@ -16,4 +16,13 @@
  */
 void mailotp_harden_process(void);
 
+/*
+ * Overwrites MAILOTP_BURN_STACK bytes of the calling thread's stack below
+ * the caller's frame: what functions called before (in libraries too) left
+ * there, such as libmicrohttpd's post processor decoding a password into a
+ * buffer of its frame. M_PERTURB covers the heap, not stacks.
+ */
+#define MAILOTP_BURN_STACK (16 * 1024)
+void mailotp_burn_stack(void);
+
 #endif /* MAILOTP_HARDEN_H */

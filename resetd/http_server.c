@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "harden.h"
 #include "http_req.h"
 #include "http_server.h"
 #include "log.h"
@@ -510,6 +511,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		if (rq->pp == NULL || MHD_post_process(rq->pp, upload_data, n) != MHD_YES)
 			rq->malformed = true;
+		/* The post processor decodes values (passwords) into its own frame. */
+		mailotp_burn_stack();
 		return MHD_YES;
 	}
 	if (rq->suspended)
