@@ -57,7 +57,7 @@ rc=0
 out=$("$TB_PYTHON" "$SCAN" "$PID" "$CTL" 2>&1) || rc=$?
 ((rc != 3)) || skip_all "cannot read mailotpd's memory (/proc/$PID/mem): ${out##*: } (CAP_SYS_PTRACE?)"
 
-tap_plan 25
+tap_plan 27
 is "$(printf '%s\n' "$out" | grep -c '^FOUND')" 2 "control: the scan finds the service account's password and the code template"
 diag "control scan: $(printf '%s\n' "$out" | tail -n 1)"
 
@@ -176,6 +176,17 @@ like "$TOKEN" '^[A-Za-z0-9_-]{40,}$' "hanako gets a reset link by mail"
 secret "reset token" "$TOKEN"
 code=$(tb_web_page "$link")
 scan_step "after the reset page was opened from the link (answer $code)"
+# A form refused before any work (a stale or forged CSRF value): the
+# password it carried went only through libmicrohttpd's post processor,
+# which decodes values into a buffer of its own stack frame; the daemon
+# overwrites that part of the stack after each piece of body.
+STALEPW="Stale-Form-$(random_digits 9)"
+code=$(tb_web_page --data-urlencode "csrf=stale" --data-urlencode "token=$TOKEN" \
+	--data-urlencode "password=$STALEPW" --data-urlencode "password_confirm=$STALEPW" "$U/reset")
+is "$code" 403 "a reset form with a stale CSRF value is refused"
+secret "password in a refused form" "$STALEPW"
+scan_step "after a refused reset form"
+tb_web_page "$link" >/dev/null
 NEWPW_H="Maple-Harbor-$(random_digits 5)"
 code=$(tb_web_page --data-urlencode "csrf=$(tb_web_csrf)" --data-urlencode "token=$TOKEN" \
 	--data-urlencode "password=$NEWPW_H" --data-urlencode "password_confirm=$NEWPW_H" "$U/reset")
