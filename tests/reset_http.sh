@@ -12,19 +12,7 @@ set -u
 . "$top_srcdir/tests/testbed/testbed.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-PORT=$(tb_free_port)
-U="http://127.0.0.1:$PORT"
-CONF="$TB_DIR/mailotp.conf"
-tb_write_config "$CONF" reset_listen "127.0.0.1:$PORT" reset_public_url "$U" \
-	reset_trusted_proxies 127.0.0.1
-tb_start_daemon "$CONF" || bail_out "mailotpd did not start"
-for _ in $(seq 100); do
-	curl -s -o /dev/null "$U/healthz" && break
-	sleep 0.05
-done
+tb_start_web_stack reset_trusted_proxies 127.0.0.1
 
 H="$TB_DIR/h" B="$TB_DIR/b" J="$TB_DIR/jar"
 NEXT_IP=10

@@ -9,20 +9,8 @@ set -u
 . "$top_srcdir/tests/pam_env.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-PORT=$(tb_free_port)
-U="http://127.0.0.1:$PORT"
-CONF="$TB_DIR/mailotp.conf"
-tb_write_config "$CONF" reset_listen "127.0.0.1:$PORT" reset_public_url "$U" \
-	reset_request_fields realm,user,email reset_realm_attr departmentNumber \
+tb_start_web_stack reset_request_fields realm,user,email reset_realm_attr departmentNumber \
 	reset_mode temporary reset_ttl 3600 password_hash_memlimit 8192 password_hash_opslimit 1
-tb_start_daemon "$CONF" || bail_out "mailotpd did not start"
-for _ in $(seq 100); do
-	curl -s -o /dev/null "$U/healthz" && break
-	sleep 0.05
-done
 pam_service mailotp \
 	"auth required $PAM_MODULE socket=$TB_PAM_SOCKET" \
 	"account required $PAM_MODULE socket=$TB_PAM_SOCKET" \

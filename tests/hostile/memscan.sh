@@ -30,17 +30,8 @@ if nm -D "$top_builddir/resetd/mailotpd" 2>/dev/null | grep -q '__asan_init'; th
 	skip_all "sanitizer build (--enable-sanitizers): the memory is ASan's, not the daemon's as deployed"
 fi
 
-tb_init
-tb_start_slapd || bail_out "slapd did not start"
-tb_start_smtp || bail_out "SMTP sink did not start"
-PORT=$(tb_free_port)
-U="http://127.0.0.1:$PORT"
-CONF="$TB_DIR/mailotp.conf"
-tb_write_config "$CONF" otp_digits 10 otp_resend_interval 0 \
-	reset_listen "127.0.0.1:$PORT" reset_public_url "$U" reset_trusted_proxies 127.0.0.1 \
+tb_start_web_stack otp_digits 10 otp_resend_interval 0 reset_trusted_proxies 127.0.0.1 \
 	password_hash_memlimit 8192 password_hash_opslimit 1
-tb_start_daemon "$CONF" || bail_out "mailotpd did not start"
-for _ in $(seq 100); do curl -s -o /dev/null "$U/healthz" && break; sleep 0.05; done
 PID=$TB_DAEMON_PID
 pam_service mailotp \
 	"auth required $PAM_MODULE socket=$TB_PAM_SOCKET" \

@@ -756,6 +756,21 @@ tb_start_stack() {
 	tb_start_daemon "$TB_DIR/mailotp.conf" || bail_out "mailotpd did not start"
 }
 
+# tb_start_web_stack [KEY VALUE]...: tb_start_stack with the reset web
+# service on a free loopback port (reset_listen, reset_public_url) and
+# these keys, then waits until /healthz answers. Sets PORT, U (the base
+# URL) and CONF ($TB_DIR/mailotp.conf) for the test.
+tb_start_web_stack() {
+	PORT=$(tb_free_port)
+	U="http://127.0.0.1:$PORT"
+	tb_start_stack reset_listen "127.0.0.1:$PORT" reset_public_url "$U" "$@"
+	CONF="$TB_DIR/mailotp.conf"
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$U/healthz" && break
+		sleep 0.05
+	done
+}
+
 # tb_web_page URL [curl options]...: one request to the reset pages with
 # the cookie jar $TB_DIR/web.jar, as client 198.51.100.7 (X-Forwarded-For:
 # the daemon must list 127.0.0.1 in reset_trusted_proxies); the body goes
