@@ -29,10 +29,10 @@ import traceback
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -77,6 +77,26 @@ def check(cond, name, detail=None):
         diag("  " + str(detail))
     return bool(cond)
 
+
+
+def replaced(html):
+    """True once the <html> element of the page before is gone.
+
+    EC.staleness_of catches only StaleElementReferenceException; when the
+    navigation lands in the middle of its check, chromedriver answers
+    "unknown error: unhandled inspector error: ... Node with given id does
+    not belong to the document" instead (seen under ASan in CI). That, too,
+    means the old document was replaced; any other error still fails.
+    """
+    try:
+        html.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
 
 class Bail(Exception):
     pass
@@ -145,7 +165,7 @@ class Browser:
         """Click the form's button and wait for the next page."""
         html = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.CSS_SELECTOR, button_css).click()
-        WebDriverWait(self.d, WAIT).until(EC.staleness_of(html))
+        WebDriverWait(self.d, WAIT).until(lambda _: replaced(html))
         self.settle()
 
     def settle(self):
